@@ -1,0 +1,46 @@
+"""The seed's formulas: the softmax Jacobian, its vector-Jacobian product and the
+cross-entropy gradient, each written from ``y = softmax(x)``.
+
+    dy_i/dx_j = y_i (delta_ij - y_j)            J = diag(y) - y y^T
+    (J^T g)_j = y_j (g_j - <g, y>)              without forming J
+    dL/dx     = y * sum_k t_k - t  (= y - t when the targets sum to one)
+
+Everything works along the last axis; leading axes are rows of a batch.
+"""
+
+from __future__ import annotations
+
+from smgrad.backend import xp
+from smgrad.functions import softmax
+
+
+def softmax_jacobian(x):
+    """``J[..., i, j] = dy_i/dx_j``: shape ``(n, n)`` or ``(B, n, n)``."""
+    return softmax_jacobian_block(x, slice(None), slice(None))
+
+
+def softmax_jacobian_block(x, rows, cols):
+    """The block ``J[..., rows, cols]`` without forming the rest of ``J``."""
+    y = softmax(x)
+    index = xp.arange(x.shape[-1])
+    eye = (index[rows, None] == index[None, cols]).astype(y.real.dtype)
+    return y[..., rows, None] * (eye - y[..., None, cols])
+
+
+def softmax_vjp(x, g):
+    """``J^T g`` for each row: the backward pass of softmax for an upstream ``g``."""
+    y = softmax(x)
+    return y * (g - xp.sum(g * y, axis=-1, keepdims=True))
+
+
+def cross_entropy_grad(x, t, reduction: str = "mean"):
+    """``dL/dx`` of :func:`smgrad.functions.cross_entropy` for dense targets ``t``.
+
+    The general form ``y * sum(t) - t`` holds for targets of any sum; with mean
+    reduction each row is divided by the number of rows.
+    """
+    y = softmax(x)
+    grad = y * xp.sum(t, axis=-1, keepdims=True) - t
+    if reduction == "mean" and x.ndim > 1:
+        grad = grad / (x.size // x.shape[-1])
+    return grad

@@ -1,0 +1,500 @@
+"""Which checks run on what: every check in every scenario, as results. Prints nothing.
+
+Checks, in the order they are reported:
+
+* ``softmax``            the forward against an independently written formula; rows
+                         finite, in [0, 1] and summing to 1;
+* ``softmax_jacobian``   ``J`` against the numerical Jacobian of the forward;
+* ``softmax_backward``   ``J^T g`` against the numerical derivative of ``<g, softmax>``;
+* ``cross_entropy``      the loss against an independently written formula;
+* ``cross_entropy_grad`` ``dL/dx`` against the numerical derivative of the loss;
+* ``identities``         the seed's identities on ``J``: symmetric, rows summing to 0, and
+                         ``J^T (-t / y) = y * sum(t) - t`` (the chain rule of the seed).
+
+Derivatives are compared with the numerical derivative of the implementation's own
+forward where it has one, so a forward bug and a backward bug are told apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
+from smgrad import errormodel, functions, numdiff, problems
+from smgrad.backend import xp
+from smgrad.compare import Comparison, Entry, Tolerance
+from smgrad.errors import UsageError
+from smgrad.impl import Implementation, reference
+
+CHECKS = (
+    "softmax",
+    "softmax_jacobian",
+    "softmax_backward",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "identities",
+)
+DTYPES = ("float64", "float32")
+METHODS = ("auto", *errormodel.METHODS)
+STATUSES = ("passed", "failed", "skipped", "error")
+
+# A full check differentiates B * n^2 entries; beyond this it takes minutes.
+MAX_ENTRIES = 2 * 10**9
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides a run. ``batch=None`` passes one 1-D vector."""
+
+    dim: int = 10
+    batch: int | None = 4
+    seed: int = 0
+    dtype: str = "float64"
+    scale: float = 2.0
+    scenarios: tuple[str, ...] = problems.SCENARIOS
+    method: str = "auto"
+    step: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    targets: str = "onehot"
+    reduction: str = "mean"
+    max_memory: int = 256 * 2**20
+
+    def __post_init__(self):
+        _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
+        _require(
+            self.batch is None or (isinstance(self.batch, int) and self.batch >= 1),
+            f"batch must be a whole number >= 1 (or None for one 1-D vector), not {self.batch!r}",
+        )
+        _require(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a whole number >= 0, not {self.seed!r}")
+        _require(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        _require(_positive(self.scale), f"scale must be a finite number > 0, not {self.scale!r}")
+        _require(len(self.scenarios) > 0, "give at least one scenario")
+        for s in self.scenarios:
+            _require(s in problems.SCENARIOS, f"unknown scenario {s!r}; choose from {', '.join(problems.SCENARIOS)}")
+        _require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        _require(self.step is None or _positive(self.step), f"step must be a finite number > 0, not {self.step!r}")
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            _require(v is None or (_finite(v) and v >= 0), f"{name} must be a finite number >= 0, not {v!r}")
+        _require(
+            self.targets in problems.TARGETS,
+            f"targets must be one of {', '.join(problems.TARGETS)}, not {self.targets!r}",
+        )
+        _require(self.reduction in ("mean", "sum"), f"reduction must be mean or sum, not {self.reduction!r}")
+        _require(
+            isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
+        )
+        rows = self.batch or 1
+        _require(
+            rows * self.dim**2 <= MAX_ENTRIES,
+            f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
+            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use a smaller --dim or --batch",
+        )
+        _require(
+            16 * rows * self.dim * 8 <= self.max_memory,
+            f"dim {self.dim} with batch {rows} does not fit in the memory budget of {self.max_memory} bytes",
+        )
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["scenarios"] = list(self.scenarios)
+        return d
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise UsageError(message)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive(v) -> bool:
+    return _finite(v) and v > 0
+
+
+@dataclass
+class CheckResult:
+    """One check in one scenario."""
+
+    name: str
+    scenario: str
+    status: str
+    method: str | None = None
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    atol: float | None = None
+    rtol: float | None = None
+    step: float | None = None
+    worst: list[Entry] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def error(self) -> float | None:
+        """The error at the worst entry (the one furthest beyond its allowance)."""
+        return self.worst[0].error if self.worst else self.max_abs_error
+
+    @property
+    def allowed(self) -> float | None:
+        return self.worst[0].allowed if self.worst else None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "scenario": self.scenario,
+            "status": self.status,
+            "method": self.method,
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "atol": self.atol,
+            "rtol": self.rtol,
+            "step": self.step,
+            "worst": self.worst[0].to_dict() if self.worst else None,
+            "entries": [e.to_dict() for e in self.worst],
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """The results of a run, in table order. Iterating gives the check results."""
+
+    config: Config
+    results: list[CheckResult]
+
+    def __iter__(self) -> Iterator[CheckResult]:
+        return iter(self.results)
+
+    @property
+    def passed(self) -> bool:
+        """True when nothing failed or errored."""
+        return not any(r.status in ("failed", "error") for r in self.results)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for r in self.results:
+            counts[r.status] += 1
+        counts["total"] = len(self.results)
+        return counts
+
+    def to_dict(self) -> dict:
+        return {
+            "passed": self.passed,
+            "summary": self.summary,
+            "config": self.config.to_dict(),
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Strict JSON: non-finite numbers become null."""
+        return json.dumps(_strict(self.to_dict()), indent=indent, allow_nan=False)
+
+
+def _strict(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
+
+
+def run(config: Config, impl: Implementation | None = None) -> Report:
+    """Run every check in every scenario of ``config`` on ``impl`` (default: the reference)."""
+    ref = reference(config.reduction)
+    impl = impl or ref
+    by_check: dict[str, list[CheckResult]] = {name: [] for name in CHECKS}
+    for scenario in config.scenarios:
+        problem = problems.make_problem(
+            scenario, config.dim, config.batch, xp.dtype(config.dtype), config.seed, config.scale, config.targets
+        )
+        for result in _scenario(impl, ref, problem, config):
+            by_check[result.name].append(result)
+    return Report(config, [r for name in CHECKS for r in by_check[name]])
+
+
+def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> list[CheckResult]:
+    with warnings.catch_warnings():
+        # Overflow in an implementation's exp is judged by its results, not its warnings.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [
+            _guarded("softmax", p, lambda: _softmax(impl, p, cfg)),
+            *_softmax_derivatives(impl, ref, p, cfg),
+            _guarded("cross_entropy", p, lambda: _cross_entropy(impl, p, cfg)),
+            _guarded("cross_entropy_grad", p, lambda: _cross_entropy_grad(impl, ref, p, cfg)),
+            _guarded("identities", p, lambda: _identities(impl, p, cfg)),
+        ]
+
+
+def _guarded(name: str, p: problems.Problem, body) -> CheckResult:
+    try:
+        return body()
+    except Exception as e:  # an implementation that raises fails its check, never smgrad
+        return CheckResult(name, p.scenario, "error", message=f"{type(e).__name__}: {e}")
+
+
+def _skipped(name: str, p: problems.Problem, missing: str) -> CheckResult:
+    return CheckResult(name, p.scenario, "skipped", message=f"the implementation defines no {missing}")
+
+
+def _index_of(shape: tuple[int, ...], vector: bool, layout=None):
+    """Map a flat position in an array of ``shape`` to the user's index, dropping the
+    batch axis (always axis 0 after ``layout``) for a 1-D problem."""
+
+    def index_of(p: int) -> tuple[int, ...]:
+        idx = tuple(int(i) for i in xp.unravel_index(p, shape))
+        if layout is not None:
+            idx = layout(idx)
+        return idx[1:] if vector else idx
+
+    return index_of
+
+
+def _result(name: str, p: problems.Problem, cmp: Comparison, method=None, step=None, message="") -> CheckResult:
+    return CheckResult(
+        name=name,
+        scenario=p.scenario,
+        status="passed" if cmp.passed else "failed",
+        method=method,
+        max_abs_error=cmp.max_abs_error,
+        max_rel_error=cmp.max_rel_error,
+        atol=cmp.max_atol,
+        rtol=cmp.rtol,
+        step=step,
+        worst=cmp.worst if not cmp.passed else cmp.worst[:1],
+        message=message,
+    )
+
+
+def _tolerance(atol, cfg: Config) -> Tolerance:
+    return Tolerance(atol, errormodel.rtol(cfg.dtype, cfg.dim)).overridden(cfg.atol, cfg.rtol)
+
+
+def _softmax_scales(x, y) -> errormodel.Scales:
+    return errormodel.Scales.of(x, value=xp.max(xp.abs(y), axis=-1, keepdims=True), slope=1.0)
+
+
+def _softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    if impl.softmax is None:
+        return _skipped("softmax", p, "softmax")
+    y = impl.softmax(p.x)
+    expected = functions.softmax_via_logsumexp(p.x)
+    scales = _softmax_scales(p.x, expected)
+    cmp = Comparison()
+    cmp.add(y, expected, _tolerance(errormodel.noise(scales, cfg.dtype, cfg.dim), cfg), _index_of(y.shape, p.vector))
+    problems_found = []
+    sums = xp.sum(y, axis=-1)
+    slack = errormodel.rtol(cfg.dtype, cfg.dim)
+    if not xp.all(xp.isfinite(y)):
+        problems_found.append("non-finite values")
+    elif not xp.all(xp.abs(sums - 1) <= slack):
+        problems_found.append(f"rows sum to {float(sums[xp.argmax(xp.abs(sums - 1))]):.17g}, not 1")
+    elif xp.any(y < 0) or xp.any(y > 1 + slack):
+        problems_found.append("values outside [0, 1]")
+    result = _result("softmax", p, cmp, message="; ".join(problems_found))
+    if problems_found:
+        result.status = "failed"
+    return result
+
+
+def _method(f, x, scales, cfg: Config) -> tuple[str, str]:
+    """The method to use for ``f``, and a note when ``auto`` had to fall back."""
+    if cfg.method != "auto":
+        return cfg.method, ""
+    fault = numdiff.complex_step_fault(f, x, scales)
+    if fault is None:
+        return "complex", ""
+    return "richardson", f"complex step not usable: {fault}"
+
+
+def _step(method: str, scales, cfg: Config):
+    if cfg.step is not None:
+        return xp.full(scales.size.shape, cfg.step)
+    return errormodel.default_step(method, scales, cfg.dtype, cfg.dim)
+
+
+def _chunk(p: problems.Problem, m: int, cfg: Config) -> int:
+    itemsize = 2 * xp.dtype(cfg.dtype).itemsize  # complex step doubles it
+    return numdiff.chunk_size(p.batch, p.dim, m, itemsize, cfg.max_memory // 4)
+
+
+def _softmax_derivatives(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config):
+    """``softmax_jacobian`` and ``softmax_backward``, from one pass of perturbations:
+    the numerical ``J^T g`` is ``g`` contracted with the numerical Jacobian columns."""
+    want_jac = impl.softmax_jacobian is not None
+    want_vjp = impl.softmax_backward is not None
+    out = {}
+    if not want_jac:
+        out["softmax_jacobian"] = _skipped("softmax_jacobian", p, "softmax_jacobian")
+    if not want_vjp:
+        out["softmax_backward"] = _skipped("softmax_backward", p, "softmax_backward")
+    if want_jac or want_vjp:
+        try:
+            out.update(_softmax_derivative_pass(impl, ref, p, cfg, want_jac, want_vjp))
+        except Exception as e:
+            for name in ("softmax_jacobian", "softmax_backward"):
+                out.setdefault(name, CheckResult(name, p.scenario, "error", message=f"{type(e).__name__}: {e}"))
+    return [out["softmax_jacobian"], out["softmax_backward"]]
+
+
+def _softmax_derivative_pass(impl, ref, p, cfg, want_jac, want_vjp) -> dict[str, CheckResult]:
+    forward = impl.softmax or ref.softmax
+    x, g = p.x, p.g
+    _N, n = x.shape
+    y = ref.softmax(x)
+    scales = _softmax_scales(x, y)
+    phi_scales = errormodel.Scales.of(
+        x,
+        value=xp.sum(xp.abs(g * y), axis=-1, keepdims=True),
+        slope=2 * xp.max(xp.abs(g), axis=-1, keepdims=True),
+    )
+    method, note = _method(forward, x, scales, cfg)
+    h = _step(method, scales, cfg)
+    jac_tol = _tolerance(errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg)
+    vjp_tol = _tolerance(errormodel.bound(method, h, phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+    if want_jac:
+        block = impl.softmax_jacobian_block
+        if block is None:
+            full = xp.asarray(impl.softmax_jacobian(x))
+            block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
+    vjp = xp.asarray(impl.softmax_backward(x, g)) if want_vjp else None
+    jac_cmp, vjp_cmp = Comparison(), Comparison()
+    for cols, D in numdiff.jacobian_columns(forward, x, method, h, _chunk(p, n, cfg)):
+        # D[k, b, i] = J[b, i, cols[k]]
+        if want_jac:
+            A = xp.moveaxis(block(x, slice(None), cols), -1, 0)
+            layout = lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]]))  # noqa: E731
+            jac_cmp.add(A, D, jac_tol, _index_of(D.shape, p.vector, layout))
+        if want_vjp:
+            numerical = xp.sum(g[None] * D, axis=-1)
+            layout = lambda idx, cols=cols: (idx[1], int(cols[idx[0]]))  # noqa: E731
+            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, _index_of(numerical.shape, p.vector, layout))
+    step = float(xp.max(h))
+    out = {}
+    if want_jac:
+        out["softmax_jacobian"] = _result("softmax_jacobian", p, jac_cmp, method, step, note)
+    if want_vjp:
+        out["softmax_backward"] = _result("softmax_backward", p, vjp_cmp, method, step, note)
+    return out
+
+
+def _loss_scales(x, t, losses) -> errormodel.Scales:
+    return errormodel.Scales.of(x, value=xp.abs(losses)[:, None], slope=xp.sum(xp.abs(t), axis=-1, keepdims=True))
+
+
+def _row_weight(p: problems.Problem, cfg: Config) -> float:
+    """d L / d (row loss): 1/B for mean reduction of a batch, else 1."""
+    return 1.0 / p.batch if cfg.reduction == "mean" and not p.vector else 1.0
+
+
+def _cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    if impl.cross_entropy is None:
+        return _skipped("cross_entropy", p, "cross_entropy")
+    loss = xp.asarray(impl.cross_entropy(p.x, p.t))
+    reduction = "none" if p.vector else cfg.reduction
+    expected = functions.cross_entropy_via_logsumexp(p.x, p.t, reduction)
+    rows = functions.cross_entropy_via_logsumexp(p.x, p.t, "none")
+    noise = errormodel.noise(_loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
+    atol = xp.sum(noise) * _row_weight(p, cfg)
+    cmp = Comparison()
+    cmp.add(loss.reshape(expected.shape), expected, _tolerance(atol, cfg), lambda _: ())
+    message = ""
+    if xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(atol):
+        message = "negative loss for non-negative targets"
+    result = _result("cross_entropy", p, cmp, message=message)
+    if message:
+        result.status = "failed"
+    return result
+
+
+def _cross_entropy_grad(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    if impl.cross_entropy_grad is None:
+        return _skipped("cross_entropy_grad", p, "cross_entropy_grad")
+    losses = impl.row_losses if impl.cross_entropy is not None else ref.row_losses
+    x, t = p.x, p.t
+    N, n = x.shape
+
+    def f(X):
+        return xp.asarray(losses(X, xp.tile(t, (X.shape[0] // N, 1))))[:, None]
+
+    scales = _loss_scales(x, t, ref.row_losses(x, t))
+    method, note = _method(f, x, scales, cfg)
+    h = _step(method, scales, cfg)
+    weight = _row_weight(p, cfg)
+    tol = _tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None, :, 0], cfg)
+    grad = xp.asarray(impl.cross_entropy_grad(x, t))
+    cmp = Comparison()
+    for cols, D in numdiff.jacobian_columns(f, x, method, h, _chunk(p, 1, cfg)):
+        numerical = weight * D[..., 0]
+        layout = lambda idx, cols=cols: (idx[1], int(cols[idx[0]]))  # noqa: E731
+        cmp.add(grad[:, cols].T, numerical, tol, _index_of(numerical.shape, p.vector, layout))
+    return _result("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)
+
+
+def _identities(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """The seed's identities on the implementation's Jacobian, to rounding."""
+    if impl.softmax_jacobian is None:
+        return _skipped("identities", p, "softmax_jacobian")
+    x, t = p.x, p.t
+    N, n = x.shape
+    block = impl.softmax_jacobian_block
+    if block is None:
+        full = xp.asarray(impl.softmax_jacobian(x))
+        block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
+    y = functions.softmax(x)
+    r = errormodel.rtol(cfg.dtype, n)
+    atol = r * xp.max(y, axis=-1)[:, None, None]
+    hit = t != 0
+    underflow = bool(xp.any(hit & (y == 0)))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        u = xp.where(hit, -t / xp.where(hit, y, 1), 0)
+    expected_chain = y * xp.sum(t, axis=-1, keepdims=True) - t
+    symmetric, row_sums, chain = Comparison(), Comparison(), Comparison()
+    sums = xp.zeros((N, n))
+    sums_abs = xp.zeros((N, n))
+    chunk = _chunk(p, n, cfg)
+    for start in range(0, n, chunk):
+        cols = slice(start, min(n, start + chunk))
+        J = xp.asarray(block(x, slice(None), cols))  # (N, n, K)
+        Jt = xp.swapaxes(xp.asarray(block(x, cols, slice(None))), -1, -2)
+        symmetric.add(
+            J, Jt, Tolerance(atol, r), _index_of(J.shape, p.vector, lambda i, s=start: (i[0], i[1], i[2] + s))
+        )
+        sums += xp.sum(J, axis=-1)
+        sums_abs += xp.sum(xp.abs(J), axis=-1)
+        if not underflow:
+            terms = J * u[:, :, None]
+            lhs = xp.sum(terms, axis=1)
+            scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected_chain[:, cols]) + t[:, cols]
+            chain.add(
+                lhs,
+                expected_chain[:, cols],
+                Tolerance(r * scale, r),
+                _index_of(lhs.shape, p.vector, lambda i, s=start: (i[0], i[1] + s)),
+            )
+    # Each J_ij is rounded relative to y_i (the diagonal y_i - y_i^2 loses all its digits
+    # when y_i rounds to 1), so a row sum is zero only to about eps * (y_i + sum_j |J_ij|).
+    row_sums.add(sums, xp.zeros_like(sums), Tolerance(r * (sums_abs + y), 0.0), _index_of(sums.shape, p.vector))
+    parts = {
+        "J = J^T": symmetric,
+        "rows of J sum to 0": row_sums,
+        "J^T(-t/y) = y*sum(t) - t": chain,
+    }
+    if underflow:
+        del parts["J^T(-t/y) = y*sum(t) - t"]
+    failed = [name for name, c in parts.items() if not c.passed]
+    worst_of = parts[failed[0]] if failed else max(parts.values(), key=lambda c: c.max_ratio)
+    message = "not true: " + ", ".join(failed) if failed else "holds: " + ", ".join(parts)
+    if underflow:
+        message += "; chain rule not evaluated: y underflows to 0 at a target class"
+    result = _result("identities", p, worst_of, message=message)
+    result.status = "failed" if failed else "passed"
+    result.max_abs_error = max(c.max_abs_error for c in parts.values())
+    return result

@@ -1,0 +1,111 @@
+"""How far a numerical derivative can be from the true one: truncation plus rounding.
+
+For a row function ``f`` evaluated in a dtype with machine epsilon ``eps``, differentiated
+along one coordinate with step ``h``::
+
+    rounding of one evaluation   e     = kappa * eps * (F + X * D)
+    real-step methods            bound = c * M * D * h**p  +  r * e / h
+    complex step                 bound = kappa * eps * (F + D)  +  c * M * D * h**2
+
+``F`` is the size of the row's values, ``X = max(1, max |x|)`` the size of its logits
+(rounding of a logit of size X moves f by about eps * X * D), and ``D`` a bound on f's
+derivatives in logit units. ``M = 1/4`` bounds the derivatives of the logistic function
+up to order 5; along one coordinate every entry of softmax is a logistic function of that
+logit (or a fraction of one minus it), so ``M * D`` bounds the derivatives used by the
+Taylor remainders below. ``kappa = 8 + sqrt(n)`` allows for rounding in sums over ``n``
+classes. The truncation constant ``c``, order ``p`` and rounding factor ``r`` of each
+method are in :data:`RULES`.
+
+The default step minimises the real-step bound: ``h = (r e / (p c M D))**(1 / (p + 1))``.
+The complex step has no subtraction to lose digits in, so its step is simply tiny.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from smgrad.backend import eps as machine_eps
+from smgrad.backend import xp
+
+M = 0.25
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Error constants of one differentiation method (see the module docstring)."""
+
+    order: int
+    truncation: float
+    rounding: float
+
+
+RULES = {
+    "forward": Rule(order=1, truncation=1 / 2, rounding=2),
+    "backward": Rule(order=1, truncation=1 / 2, rounding=2),
+    "central": Rule(order=2, truncation=1 / 6, rounding=1),
+    # (4 C(h/2) - C(h)) / 3 of central differences C: remainder <= h^4 / 288 * f^(5).
+    "richardson": Rule(order=4, truncation=1 / 288, rounding=3),
+    "complex": Rule(order=2, truncation=1 / 6, rounding=0),
+}
+METHODS = tuple(RULES)
+
+
+@dataclass(frozen=True)
+class Scales:
+    """Per-row sizes of a row function at the point of differentiation, each ``(N, 1)``.
+
+    ``value`` is F, ``slope`` is D and ``size`` is X of the module docstring.
+    """
+
+    value: object
+    slope: object
+    size: object
+
+    @classmethod
+    def of(cls, x, value, slope) -> Scales:
+        """Scales for rows ``x`` of shape ``(N, n)``; value and slope broadcast to (N, 1)."""
+        size = xp.maximum(1.0, xp.max(xp.abs(x), axis=-1, keepdims=True))
+        shape = size.shape
+        return cls(
+            value=xp.broadcast_to(xp.asarray(value, dtype=float), shape),
+            slope=xp.broadcast_to(xp.asarray(slope, dtype=float), shape),
+            size=size.astype(float),
+        )
+
+
+def kappa(n: int) -> float:
+    """Rounding allowance, in units of eps, for a computation summing over n classes."""
+    return 8.0 + math.sqrt(n)
+
+
+def rtol(dtype, n: int) -> float:
+    """Relative tolerance: the rounding of the analytic value itself."""
+    return kappa(n) * machine_eps(dtype)
+
+
+def noise(scales: Scales, dtype, n: int):
+    """Bound on the rounding error of one evaluation of f, per row."""
+    return kappa(n) * machine_eps(dtype) * (scales.value + scales.size * scales.slope)
+
+
+def default_step(method: str, scales: Scales, dtype, n: int):
+    """The step that minimises :func:`bound` for ``method``, per row, shape ``(N, 1)``."""
+    rule = RULES[method]
+    if method == "complex":
+        return xp.full(scales.size.shape, machine_eps(dtype))
+    slope = xp.maximum(scales.slope, machine_eps(dtype))  # a constant row: any step will do
+    e = noise(scales, dtype, n)
+    h = (rule.rounding * e / (rule.order * rule.truncation * M * slope)) ** (1 / (rule.order + 1))
+    # Never beyond the scale on which the Taylor bound is meaningful for a logit.
+    return xp.minimum(h, 0.5 * scales.size)
+
+
+def bound(method: str, h, scales: Scales, dtype, n: int):
+    """Bound on |numerical - true derivative| at step ``h``, per row, shape ``(N, 1)``."""
+    rule = RULES[method]
+    h = xp.asarray(h, dtype=float)
+    truncation = rule.truncation * M * scales.slope * h**rule.order
+    if method == "complex":
+        return truncation + kappa(n) * machine_eps(dtype) * (scales.value + scales.slope)
+    return truncation + rule.rounding * noise(scales, dtype, n) / h

@@ -1,0 +1,73 @@
+"""Reference softmax, log-softmax and cross-entropy over the last axis.
+
+Stable for every finite input: the logits are shifted by their row maximum before
+``exp``, which changes nothing mathematically (softmax is shift invariant) and keeps
+``exp`` in range. The shift uses the real part only, so the functions are
+complex-step safe: a complex input gives the analytic continuation.
+"""
+
+from __future__ import annotations
+
+from smgrad.backend import xp
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _shifted(x):
+    m = xp.max(x.real, axis=-1, keepdims=True)
+    # x - m of +-1e308 overflows to -inf; exp(-inf) = 0 is the right answer there.
+    with xp.errstate(over="ignore", invalid="ignore"):
+        return x - m
+
+
+def softmax(x):
+    """``y_i = exp(x_i) / sum_j exp(x_j)`` along the last axis of ``x``."""
+    e = xp.exp(_shifted(x))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    """``log softmax(x)`` along the last axis, via log-sum-exp."""
+    z = _shifted(x)
+    return z - xp.log(xp.sum(xp.exp(z), axis=-1, keepdims=True))
+
+
+def cross_entropy(x, t, reduction: str = "mean"):
+    """``-sum_k t_k log softmax(x)_k`` per row, then the mean or sum over rows.
+
+    ``t`` is dense, the shape of ``x``. ``reduction="none"`` keeps one loss per row
+    (shape ``x.shape[:-1]``); for a 1-D ``x`` mean and sum both give that row's loss.
+    A class with ``t_k = 0`` contributes nothing even where its ``log y_k`` is -inf.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    logy = log_softmax(x)
+    with xp.errstate(invalid="ignore"):
+        terms = xp.where(t != 0, t * logy, 0)
+    rows = -xp.sum(terms, axis=-1)
+    if reduction == "none" or x.ndim == 1:
+        return rows
+    return xp.mean(rows) if reduction == "mean" else xp.sum(rows)
+
+
+def logsumexp(x):
+    """``log sum_j exp(x_j)`` along the last axis, pairwise in float via ``logaddexp``."""
+    with xp.errstate(over="ignore"):
+        return xp.logaddexp.reduce(x, axis=-1)
+
+
+def softmax_via_logsumexp(x):
+    """Softmax written a second, independent way, ``exp(x - logsumexp(x))``, to
+    cross-check :func:`softmax` on real inputs."""
+    with xp.errstate(over="ignore", invalid="ignore"):
+        return xp.exp(x - logsumexp(x)[..., None])
+
+
+def cross_entropy_via_logsumexp(x, t, reduction: str = "mean"):
+    """Cross-entropy written a second way, ``sum_k t_k (logsumexp(x) - x_k)``, to
+    cross-check :func:`cross_entropy` on real inputs."""
+    with xp.errstate(over="ignore", invalid="ignore"):
+        rows = xp.sum(t, axis=-1) * logsumexp(x) - xp.sum(t * x, axis=-1)
+    if reduction == "none" or x.ndim == 1:
+        return rows
+    return xp.mean(rows) if reduction == "mean" else xp.sum(rows)

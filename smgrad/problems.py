@@ -1,0 +1,115 @@
+"""Random logits, targets and upstream gradients, and the scenarios they are drawn for.
+
+Every scenario exists because a common bug hides in the easy case:
+
+* ``typical``  logits ~ N(0, scale^2);
+* ``peaked``   a large spread, so probabilities saturate towards 0 and 1;
+* ``overflow`` a large offset, +offset in even rows and -offset in odd rows, beyond
+  where a naive ``exp`` overflows (or underflows to 0/0) in the chosen dtype;
+* ``ties``     equal logits and a tied maximum in every row; with a batch, the last row
+  has all its logits equal.
+
+Each scenario draws from its own stream of one seed, so adding a scenario never
+changes another's numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from smgrad.backend import xp
+
+SCENARIOS = ("typical", "peaked", "overflow", "ties")
+TARGETS = ("onehot", "soft", "index")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One scenario's inputs, always as rows ``(B, n)``; ``vector`` marks a problem
+    that is passed to implementations as one 1-D vector."""
+
+    scenario: str
+    x: object
+    t: object
+    labels: object
+    g: object
+    vector: bool
+
+    @property
+    def batch(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.x.shape[1]
+
+
+def peaked_spread(dtype) -> float:
+    """Spread of the peaked logits: gaps of a few times this saturate y to 0 and 1
+    while the smallest probabilities stay normal numbers in the dtype."""
+    return math.log(float(xp.finfo(dtype).max)) / 12
+
+
+def overflow_offset(dtype) -> float:
+    """An offset 1.5 times the largest argument ``exp`` takes in the dtype."""
+    return 1.5 * math.log(float(xp.finfo(dtype).max))
+
+
+def make_problem(
+    scenario: str,
+    dim: int,
+    batch: int | None,
+    dtype,
+    seed: int,
+    scale: float = 2.0,
+    targets: str = "onehot",
+) -> Problem:
+    """Draw one scenario's problem. ``batch=None`` means one 1-D vector."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+    if targets not in TARGETS:
+        raise ValueError(f"unknown targets {targets!r}; choose from {', '.join(TARGETS)}")
+    rows = 1 if batch is None else batch
+    stream = xp.random.SeedSequence([seed, SCENARIOS.index(scenario)])
+    rng = xp.random.default_rng(stream)
+    x = _LOGITS[scenario](rng, rows, dim, dtype, scale).astype(dtype)
+    labels = rng.integers(0, dim, size=rows)
+    t = rng.dirichlet(xp.ones(dim), size=rows) if targets == "soft" else xp.eye(dim)[labels]
+    g = rng.standard_normal((rows, dim))
+    return Problem(
+        scenario=scenario,
+        x=x,
+        t=t.astype(dtype),
+        labels=labels if targets == "index" else None,
+        g=g.astype(dtype),
+        vector=batch is None,
+    )
+
+
+def _typical(rng, rows, dim, dtype, scale):
+    return scale * rng.standard_normal((rows, dim))
+
+
+def _peaked(rng, rows, dim, dtype, scale):
+    return peaked_spread(dtype) * rng.standard_normal((rows, dim))
+
+
+def _overflow(rng, rows, dim, dtype, scale):
+    sign = xp.where(xp.arange(rows) % 2 == 0, 1.0, -1.0)[:, None]
+    return sign * overflow_offset(dtype) + scale * rng.standard_normal((rows, dim))
+
+
+def _ties(rng, rows, dim, dtype, scale):
+    # Logits on a coarse grid repeat; the maximum is copied so that it is tied too.
+    x = xp.round(scale * rng.standard_normal((rows, dim)))
+    if dim > 1:
+        top = xp.argmax(x, axis=-1)
+        other = (top + 1 + rng.integers(0, dim - 1, size=rows)) % dim
+        x[xp.arange(rows), other] = x[xp.arange(rows), top]
+    if rows > 1:
+        x[-1] = x[-1, 0]
+    return x
+
+
+_LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties": _ties}
