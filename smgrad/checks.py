@@ -268,7 +268,7 @@ def _result(name: str, p: problems.Problem, cmp: Comparison, method=None, step=N
         atol=cmp.max_atol,
         rtol=cmp.rtol,
         step=step,
-        worst=cmp.worst if not cmp.passed else cmp.worst[:1],
+        worst=cmp.failing if not cmp.passed else cmp.worst[:1],
         message=message,
     )
 

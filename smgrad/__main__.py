@@ -1,0 +1,5 @@
+"""python -m smgrad"""
+
+from smgrad.cli import main
+
+main()

@@ -1,0 +1,276 @@
+"""The ``smgrad`` command. Parses options, runs the checks, renders; does no maths.
+
+Every error a user can fix ends as one line on stderr and exit code 2; a failed check is
+exit code 1; success is 0. No traceback reaches the user for any of these.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+
+import click
+
+from smgrad import __version__, problems
+from smgrad.checks import DTYPES, METHODS, Config
+from smgrad.errors import UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Number(click.ParamType):
+    """A finite float, optionally bounded below (``--step 0`` and ``--rtol nan`` are errors)."""
+
+    name = "number"
+
+    def __init__(self, minimum: float = 0.0, open_: bool = False):
+        self.minimum, self.open_ = minimum, open_
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if v < self.minimum or (self.open_ and v == self.minimum):
+            relation = ">" if self.open_ else ">="
+            self.fail(f"{value} is not {relation} {self.minimum:g}", param, ctx)
+        return v
+
+
+class Batch(click.ParamType):
+    """Rows in the batch, a whole number >= 1, or ``none`` for a single 1-D vector."""
+
+    name = "B|none"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).lower() == "none":
+            return None
+        try:
+            b = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number or 'none'", param, ctx)
+        if b < 1:
+            self.fail(f"{b} is not >= 1 (use 'none' for one 1-D vector)", param, ctx)
+        return b
+
+
+class Whole(click.ParamType):
+    """A whole number with a lower (and optional upper) bound."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int, maximum: int | None = None):
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value, param, ctx):
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if v < self.minimum:
+            self.fail(f"{v} is not >= {self.minimum}", param, ctx)
+        if self.maximum is not None and v > self.maximum:
+            self.fail(f"{v} is not <= {self.maximum}", param, ctx)
+        return v
+
+
+def _scenarios(ctx, param, value: str) -> tuple[str, ...]:
+    if value == "all":
+        return problems.SCENARIOS
+    names = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in names if s not in problems.SCENARIOS]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown scenario {', '.join(map(repr, unknown)) or repr(value)}; "
+            f"choose from {', '.join(problems.SCENARIOS)} or all"
+        )
+    return names
+
+
+class SmgradGroup(click.Group):
+    """Runs a command and turns every usage problem into one line on stderr."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "smgrad"
+            _fail(f"{e.format_message()} (see '{where} --help')", EXIT_USAGE)
+        except UsageError as e:
+            _fail(str(e), EXIT_USAGE)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted", EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _fail(message: str, code: int):
+    click.echo(f"smgrad: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _console(file=None):
+    from rich.console import Console
+
+    if file is not None:
+        return Console(file=file, no_color=True, force_terminal=False, width=100, highlight=False)
+    return Console(highlight=False, soft_wrap=False)
+
+
+def common_options(f):
+    """Options shared by the commands that draw a problem."""
+
+    @click.option("--seed", type=Whole(0), default=0, show_default=True, help="Seed of the random logits.")
+    @click.option("--dtype", type=click.Choice(DTYPES), default="float64", show_default=True)
+    @click.option(
+        "--method",
+        type=click.Choice(METHODS),
+        default="auto",
+        show_default=True,
+        help="Numerical method; auto = complex step where the function allows it, else richardson.",
+    )
+    @click.option("--step", type=Number(0, open_=True), default=None, help="Step size (default: from the error model).")
+    @click.option(
+        "--scale", type=Number(0, open_=True), default=2.0, show_default=True, help="Spread of typical logits."
+    )
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=SmgradGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="smgrad", message="%(prog)s %(version)s")
+def cli():
+    """Check softmax and softmax + cross-entropy gradients against numerical derivatives.
+
+    \b
+    Example:
+        smgrad check --dim 10
+    """
+
+
+@cli.command()
+@click.option("--dim", type=Whole(1), default=10, show_default=True, help="Number of classes n.")
+@click.option("--batch", type=Batch(), default="4", show_default=True, help="Rows B, or 'none' for one 1-D vector.")
+@common_options
+@click.option(
+    "--scenarios",
+    default="all",
+    show_default=True,
+    callback=_scenarios,
+    help=f"Comma-separated, from {', '.join(problems.SCENARIOS)}.",
+)
+@click.option("--rtol", type=Number(0), default=None, help="Override the relative tolerance.")
+@click.option("--atol", type=Number(0), default=None, help="Override the absolute tolerance.")
+@click.option("--targets", type=click.Choice(problems.TARGETS), default="onehot", show_default=True)
+@click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
+def check(dim, batch, seed, dtype, method, step, scale, scenarios, rtol, atol, targets, reduction, fmt, output, quiet):
+    """Check the analytic derivatives against numerical ones, in every scenario.
+
+    Exit code 0 when every check passes, 1 when one fails, 2 on a usage error.
+
+    \b
+    Example:
+        smgrad check --dim 10 --batch 4 --dtype float32
+        smgrad check --dim 100 --format json --output report.json
+    """
+    from smgrad import checks, render
+
+    config = Config(
+        dim=dim,
+        batch=batch,
+        seed=seed,
+        dtype=dtype,
+        scale=scale,
+        scenarios=scenarios,
+        method=method,
+        step=step,
+        rtol=rtol,
+        atol=atol,
+        targets=targets,
+        reduction=reduction,
+    )
+    sink = _open_output(output)
+    report = checks.run(config)
+    if fmt == "json":
+        text = report.to_json()
+    elif fmt == "markdown":
+        text = render.markdown(report)
+    else:
+        text = None
+    if sink is not None:
+        with sink:
+            if text is None:
+                render.print_report(_console(sink), report)
+            else:
+                sink.write(text + "\n")
+        if not quiet:
+            click.echo(render.verdict(report))
+    elif text is not None:
+        click.echo(text)
+    elif quiet:
+        click.echo(render.verdict(report))
+    else:
+        render.print_report(_console(), report)
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _open_output(path: str | None):
+    """Open ``--output`` before any work, so a bad path costs nothing."""
+    if path is None:
+        return None
+    try:
+        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError as e:
+        raise UsageError(f"cannot write --output {path!r}: {e.strerror}") from None
+
+
+@cli.command()
+@click.option("--dim", type=Whole(1, 12), default=5, show_default=True, help="Number of classes (at most 12).")
+@common_options
+@click.option(
+    "--scenario",
+    type=click.Choice(problems.SCENARIOS),
+    default="typical",
+    show_default=True,
+    help="Where x comes from.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def jacobian(dim, seed, dtype, method, step, scale, scenario, fmt):
+    """Show the analytic, numerical and difference Jacobians of softmax for one vector.
+
+    The worst entry is marked, and the structure the seed predicts (symmetric, rows
+    summing to 0, diagonal y(1-y), positive semi-definite) is checked on the numerical
+    Jacobian. Exit code 1 if the two Jacobians disagree beyond the error bound.
+
+    \b
+    Example:
+        smgrad jacobian --dim 4 --seed 1
+    """
+    from smgrad import render
+    from smgrad.jacobian import jacobian_view
+
+    view = jacobian_view(dim, seed, dtype, method, scenario, step, scale)
+    if fmt == "json":
+        click.echo(render.json_text(view.to_dict()))
+    else:
+        render.print_jacobian(_console(), view, dtype, seed)
+    return EXIT_OK if view.passed else EXIT_FAILED
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,124 @@
+"""The numbers behind ``smgrad jacobian``: for one small logit vector, the analytic and
+numerical softmax Jacobians, their difference, and the structure the seed predicts,
+each fact checked on the *numerical* Jacobian against its error bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smgrad import analytic, errormodel, functions, numdiff, problems
+from smgrad.backend import xp
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A structural claim, the largest deviation seen and what rounding allows."""
+
+    claim: str
+    deviation: float
+    allowed: float
+
+    @property
+    def holds(self) -> bool:
+        return self.deviation <= self.allowed
+
+
+@dataclass(frozen=True)
+class JacobianView:
+    x: object
+    y: object
+    analytic: object
+    numerical: object
+    method: str
+    step: float
+    bound: float
+    rtol: float
+    facts: list[Fact]
+
+    @property
+    def passed(self) -> bool:
+        """The Jacobians agree within the error bound and every structural fact holds."""
+        allowed = self.bound + self.rtol * xp.abs(self.numerical)
+        return bool(xp.all(xp.abs(self.difference) <= allowed)) and all(f.holds for f in self.facts)
+
+    @property
+    def difference(self):
+        return self.analytic - self.numerical
+
+    @property
+    def worst(self) -> tuple[int, int]:
+        i, j = xp.unravel_index(xp.argmax(xp.abs(self.difference)), self.difference.shape)
+        return int(i), int(j)
+
+    def to_dict(self) -> dict:
+        i, j = self.worst
+        return {
+            "x": self.x.tolist(),
+            "y": self.y.tolist(),
+            "method": self.method,
+            "step": self.step,
+            "bound": self.bound,
+            "rtol": self.rtol,
+            "passed": self.passed,
+            "analytic": self.analytic.tolist(),
+            "numerical": self.numerical.tolist(),
+            "difference": self.difference.tolist(),
+            "worst": {"index": [i, j], "error": float(abs(self.difference[i, j]))},
+            "facts": [
+                {"claim": f.claim, "deviation": f.deviation, "allowed": f.allowed, "holds": f.holds} for f in self.facts
+            ],
+        }
+
+
+def jacobian_view(
+    dim: int = 5,
+    seed: int = 0,
+    dtype: str = "float64",
+    method: str = "auto",
+    scenario: str = "typical",
+    step: float | None = None,
+    scale: float = 2.0,
+) -> JacobianView:
+    """Analytic and numerical Jacobians of softmax at one random vector of a scenario."""
+    p = problems.make_problem(scenario, dim, None, xp.dtype(dtype), seed, scale)
+    x = p.x
+    y = functions.softmax(x)
+    scales = errormodel.Scales.of(x, value=xp.max(y, axis=-1, keepdims=True), slope=1.0)
+    if method == "auto":
+        method = "complex" if numdiff.complex_step_fault(functions.softmax, x, scales) is None else "richardson"
+    h = errormodel.default_step(method, scales, dtype, dim) if step is None else xp.full((1, 1), step)
+    columns = [D for _, D in numdiff.jacobian_columns(functions.softmax, x, method, h, dim)]
+    numerical = xp.concatenate(columns, axis=0)[:, 0, :].T.astype(float)
+    exact = analytic.softmax_jacobian(x[0]).astype(float)
+    bound = float(errormodel.bound(method, h, scales, dtype, dim)[0, 0])
+    rtol = errormodel.rtol(dtype, dim)
+    yv = y[0].astype(float)
+    symmetric_part = (numerical + numerical.T) / 2
+    facts = [
+        Fact("J is symmetric (J = Jᵀ)", float(xp.max(xp.abs(numerical - numerical.T))), 2 * bound),
+        Fact("rows sum to 0 (J·1 = 0)", float(xp.max(xp.abs(numerical.sum(axis=1)))), dim * bound + rtol),
+        Fact("columns sum to 0 (1ᵀJ = 0)", float(xp.max(xp.abs(numerical.sum(axis=0)))), dim * bound + rtol),
+        Fact("diagonal is y(1−y)", float(xp.max(xp.abs(xp.diag(numerical) - yv * (1 - yv)))), bound + rtol),
+        Fact("off-diagonal is −y_i·y_j", float(xp.max(xp.abs(_offdiag(numerical + xp.outer(yv, yv))))), bound + rtol),
+        Fact(
+            "positive semi-definite (smallest eigenvalue ≥ 0)",
+            float(max(0.0, -xp.linalg.eigvalsh(symmetric_part)[0])),
+            dim * bound + rtol,
+        ),
+    ]
+    return JacobianView(
+        x=x[0].astype(float),
+        y=yv,
+        analytic=exact,
+        numerical=numerical,
+        method=method,
+        step=float(h.max()),
+        bound=bound,
+        rtol=rtol,
+        facts=facts,
+    )
+
+
+def _offdiag(a):
+    return a - xp.diag(xp.diag(a))

@@ -1,0 +1,227 @@
+"""Reports as a person or a CI job reads them: rich tables, JSON, Markdown.
+
+Nothing here computes; it formats results that :mod:`smgrad.checks` and
+:mod:`smgrad.jacobian` have already produced.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from smgrad.checks import CheckResult, Config, Report
+from smgrad.errormodel import kappa
+
+STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "dim"}
+LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
+
+
+def number(v: float | None, digits: int = 2) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.{digits - 1}e}" if v != 0 else "0"
+
+
+def reproduce(config: Config, impl: str | None = None) -> str:
+    """The command line that repeats a run: every option that decides its numbers."""
+    defaults = Config()
+    words = [
+        "smgrad",
+        "check",
+        "--dim",
+        str(config.dim),
+        "--batch",
+        "none" if config.batch is None else str(config.batch),
+    ]
+    words += ["--seed", str(config.seed), "--dtype", config.dtype]
+    optional = {
+        "--scale": "scale",
+        "--method": "method",
+        "--step": "step",
+        "--rtol": "rtol",
+        "--atol": "atol",
+        "--targets": "targets",
+        "--reduction": "reduction",
+    }
+    for flag, name in optional.items():
+        value = getattr(config, name)
+        if value != getattr(defaults, name):
+            words += [flag, repr(value) if isinstance(value, float) else str(value)]
+    if config.scenarios != defaults.scenarios:
+        words += ["--scenarios", ",".join(config.scenarios)]
+    if impl:
+        words += ["--impl", impl]
+    return shlex.join(words)
+
+
+def verdict(report: Report) -> str:
+    s = report.summary
+    counts = f"{s['passed']} passed, {s['failed']} failed, {s['error']} errors, {s['skipped']} skipped"
+    return f"{'PASSED' if report.passed else 'FAILED'}: {counts} ({s['total']} checks)"
+
+
+def check_table(report: Report) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name, justify in [
+        ("check", "left"),
+        ("scenario", "left"),
+        ("method", "left"),
+        ("error", "right"),
+        ("allowed", "right"),
+        ("result", "left"),
+    ]:
+        table.add_column(name, justify=justify, no_wrap=True)
+    for r in report:
+        table.add_row(
+            r.name,
+            r.scenario,
+            r.method or "-",
+            number(r.error),
+            number(r.allowed),
+            Text(LABEL[r.status], style=STYLE[r.status]),
+        )
+    return table
+
+
+FORWARD = ("softmax", "cross_entropy")
+
+
+def entries_table(result: CheckResult) -> Table:
+    """The worst entries of a failed check. Forward checks compare a value with an
+    independently computed expected value, derivative checks analytic with numerical."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    value, expected = ("value", "expected") if result.name in FORWARD else ("analytic", "numerical")
+    for name in ("index", value, expected, "error", "allowed"):
+        table.add_column(name, justify="right" if name != "index" else "left", no_wrap=True)
+    for e in result.worst:
+        index = "(" + ", ".join(str(i) for i in e.index) + ")"
+        table.add_row(index, f"{e.analytic:.10g}", f"{e.numerical:.10g}", number(e.error), number(e.allowed))
+    return table
+
+
+def report_renderables(report: Report, impl: str | None = None) -> list:
+    """Everything the table format shows, in order."""
+    c = report.config
+    batch = "one 1-D vector" if c.batch is None else f"batch {c.batch}"
+    parts: list = [
+        Text(f"smgrad check · {impl or 'reference'} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}", style="bold"),
+        check_table(report),
+    ]
+    for r in report:
+        if r.status in ("failed", "error"):
+            parts.append(Text(f"{r.name} / {r.scenario}: {LABEL[r.status]}", style=STYLE[r.status]))
+            if r.message:
+                parts.append(Text("  " + r.message))
+            if r.status == "failed" and r.worst:
+                parts.append(entries_table(r))
+        elif r.message and r.status == "passed" and r.name != "identities":
+            parts.append(Text(f"note: {r.name} / {r.scenario}: {r.message}", style="dim"))
+    parts.append(
+        Text(
+            f"allowed = atol + rtol·|numerical|; atol: error bound of the method; "
+            f"rtol = κ·eps, κ = 8 + √n = {kappa(c.dim):.3g}",
+            style="dim",
+        )
+    )
+    parts.append(Text(verdict(report), style="bold green" if report.passed else "bold red"))
+    parts.append(Text("reproduce: " + reproduce(c, impl), style="dim"))
+    return parts
+
+
+def print_report(console: Console, report: Report, impl: str | None = None) -> None:
+    console.print(Group(*report_renderables(report, impl)))
+
+
+def markdown(report: Report, impl: str | None = None) -> str:
+    """A Markdown summary, for a CI job's summary page."""
+    lines = [
+        f"### smgrad: {'passed' if report.passed else 'FAILED'}",
+        "",
+        "| check | scenario | method | error | allowed | result |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for r in report:
+        lines.append(
+            f"| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.error)} | {number(r.allowed)} | "
+            f"{LABEL[r.status]} |"
+        )
+    for r in report:
+        if r.status in ("failed", "error"):
+            lines += ["", f"**{r.name} / {r.scenario}**: {r.message or LABEL[r.status]}"]
+            if r.worst and r.status == "failed":
+                lines += ["", "| index | analytic | numerical | error | allowed |", "|---|---:|---:|---:|---:|"]
+                for e in r.worst:
+                    lines.append(
+                        f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
+                        f"{number(e.allowed)} |"
+                    )
+    lines += ["", verdict(report), "", f"`{reproduce(report.config, impl)}`", ""]
+    return "\n".join(lines)
+
+
+def json_text(data: dict) -> str:
+    return json.dumps(data, indent=2, allow_nan=False)
+
+
+def matrix_table(title: str, m, worst: tuple[int, int], fmt: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE, pad_edge=False, show_header=True, title_justify="left")
+    n = m.shape[1]
+    table.add_column("", style="dim", justify="right")
+    for j in range(n):
+        table.add_column(str(j), justify="right", no_wrap=True)
+    for i in range(m.shape[0]):
+        cells = []
+        for j in range(n):
+            text = format(float(m[i, j]), fmt)
+            cells.append(Text(text + "*", style="bold reverse") if (i, j) == worst else Text(text + " "))
+        table.add_row(str(i), *cells)
+    return table
+
+
+def print_jacobian(console: Console, view, dtype: str, seed: int) -> None:
+    """Analytic, numerical and difference matrices, side by side when they fit."""
+    n = view.analytic.shape[0]
+    console.print(Text(f"smgrad jacobian · dim {n} · {dtype} · seed {seed} · method {view.method}", style="bold"))
+    console.print("x = [" + ", ".join(f"{v:.4g}" for v in view.x) + "]")
+    console.print("y = softmax(x) = [" + ", ".join(f"{v:.4g}" for v in view.y) + "]")
+    tables = [
+        matrix_table("analytic  diag(y) − y yᵀ", view.analytic, view.worst, " .6f"),
+        matrix_table(f"numerical  ({view.method}, h = {view.step:.1e})", view.numerical, view.worst, " .6f"),
+        matrix_table("analytic − numerical", view.difference, view.worst, " .1e"),
+    ]
+    widths = [console.measure(t).maximum for t in tables]
+    if sum(widths) + 4 <= console.width:
+        grid = Table.grid(padding=(0, 2))
+        for _ in tables:
+            grid.add_column()
+        grid.add_row(*tables)
+        console.print(grid)
+    else:
+        for t in tables:
+            console.print(t)
+    i, j = view.worst
+    console.print(
+        f"worst entry (marked *): J[{i}, {j}], |analytic − numerical| = {abs(view.difference[i, j]):.2e}"
+        f" (error bound of the method {view.bound:.1e})"
+    )
+    facts = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name, justify in [
+        ("structure (on the numerical J)", "left"),
+        ("deviation", "right"),
+        ("allowed", "right"),
+        ("", "left"),
+    ]:
+        facts.add_column(name, justify=justify, no_wrap=True)
+    for f in view.facts:
+        facts.add_row(
+            f.claim,
+            number(f.deviation),
+            number(f.allowed),
+            Text("holds" if f.holds else "FAILS", style="green" if f.holds else "bold red"),
+        )
+    console.print(facts)
