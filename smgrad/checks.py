@@ -450,7 +450,10 @@ def _identities(impl: Implementation, p: problems.Problem, cfg: Config) -> Check
         block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
     y = functions.softmax(x)
     r = errormodel.rtol(cfg.dtype, n)
-    atol = r * xp.max(y, axis=-1)[:, None, None]
+    # Entries of J below the smallest normal number may be flushed to zero or lose digits:
+    # an absolute floor per entry, multiplied by whatever multiplies that entry.
+    floor = float(xp.finfo(x.dtype).tiny)
+    atol = r * xp.max(y, axis=-1)[:, None, None] + floor
     hit = t != 0
     underflow = bool(xp.any(hit & (y == 0)))
     with xp.errstate(divide="ignore", invalid="ignore"):
@@ -473,6 +476,7 @@ def _identities(impl: Implementation, p: problems.Problem, cfg: Config) -> Check
             terms = J * u[:, :, None]
             lhs = xp.sum(terms, axis=1)
             scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected_chain[:, cols]) + t[:, cols]
+            scale = scale + floor / r * xp.sum(xp.abs(u), axis=-1, keepdims=True)
             chain.add(
                 lhs,
                 expected_chain[:, cols],
@@ -481,7 +485,7 @@ def _identities(impl: Implementation, p: problems.Problem, cfg: Config) -> Check
             )
     # Each J_ij is rounded relative to y_i (the diagonal y_i - y_i^2 loses all its digits
     # when y_i rounds to 1), so a row sum is zero only to about eps * (y_i + sum_j |J_ij|).
-    row_sums.add(sums, xp.zeros_like(sums), Tolerance(r * (sums_abs + y), 0.0), _index_of(sums.shape, p.vector))
+    row_sums.add(sums, xp.zeros_like(sums), Tolerance(r * (sums_abs + y) + n * floor, 0.0), _index_of(sums.shape, p.vector))
     parts = {
         "J = J^T": symmetric,
         "rows of J sum to 0": row_sums,

@@ -233,7 +233,7 @@ def _open_output(path: str | None):
     if path is None:
         return None
     try:
-        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+        return open(path, "w", encoding="utf-8")  # closed by the caller
     except OSError as e:
         raise UsageError(f"cannot write --output {path!r}: {e.strerror}") from None
 
