@@ -1,0 +1,143 @@
+"""Verdicts both ways: the reference passes everywhere, a wrong derivative never does."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from smgrad import analytic, functions
+from smgrad.checks import Config, Report, run
+from smgrad.errors import UsageError
+from smgrad.impl import reference
+
+
+def with_functions(**replacements):
+    ref = reference(replacements.pop("reduction", "mean"))
+    return dataclasses.replace(ref, name="test", softmax_jacobian_block=None, **replacements)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dim", [1, 2, 3, 10, 100])
+@pytest.mark.parametrize("batch", [None, 1, 3, 8])
+def test_reference_passes(dim, batch, dtype):
+    for seed in range(3):
+        report = run(Config(dim=dim, batch=batch, dtype=dtype, seed=seed))
+        assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status != "passed"]
+
+
+@pytest.mark.parametrize(("dtype", "rel"), [("float64", 1e-8), ("float32", 1e-3)])
+@pytest.mark.parametrize("seed", range(5))
+def test_small_relative_errors_are_caught(dtype, rel, seed):
+    ref = reference()
+    scaled = with_functions(
+        softmax_jacobian=lambda x: analytic.softmax_jacobian(x) * (1 + rel),
+        softmax_backward=lambda x, g: analytic.softmax_vjp(x, g) * (1 + rel),
+        cross_entropy_grad=lambda x, t: ref.cross_entropy_grad(x, t) * (1 + rel),
+    )
+    report = run(Config(dim=10, dtype=dtype, seed=seed), scaled)
+    failed = {r.name for r in report if r.status == "failed"}
+    # identities too: J^T(-t/y) comes out (1 + rel)(y - t)
+    assert failed == {"softmax_jacobian", "softmax_backward", "cross_entropy_grad", "identities"}
+
+
+def _diagonal_only(x):
+    y = functions.softmax(x)
+    return np.einsum("...i,ij->...ij", y * (1 - y), np.eye(x.shape[-1]))
+
+
+def _naive_softmax(x):
+    e = np.exp(x)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "replacements", "failing"),
+    [
+        ("diagonal-only Jacobian", {"softmax_jacobian": _diagonal_only}, {"softmax_jacobian", "identities"}),
+        (
+            "sign flipped",
+            {"cross_entropy_grad": lambda x, t: t - functions.softmax(x)},
+            {"cross_entropy_grad"},
+        ),
+        (
+            "missing batch mean",
+            {"cross_entropy_grad": lambda x, t: functions.softmax(x) - t},
+            {"cross_entropy_grad"},
+        ),
+        (
+            "y - t for targets that do not sum to 1 is fine; y alone is not",
+            {"cross_entropy_grad": lambda x, t: functions.softmax(x) / x.shape[0]},
+            {"cross_entropy_grad"},
+        ),
+        (
+            "softmax over the wrong axis",
+            {"softmax": lambda x: functions.softmax(x.T).T},
+            {"softmax"},
+        ),
+        ("naive exp overflows", {"softmax": _naive_softmax}, {"softmax"}),
+    ],
+)
+def test_common_mistakes_fail_the_right_check(name, replacements, failing):
+    report = run(Config(dim=6, batch=3), with_functions(**replacements))
+    assert not report.passed
+    assert {r.name for r in report if r.status in ("failed", "error")} == failing, name
+
+
+def test_forward_bug_and_backward_bug_are_told_apart():
+    # A forward with a wrong temperature: its own numerical derivative agrees with its
+    # (correct for it) analytic one is not the case here, so only forward + Jacobian fail.
+    hot = with_functions(softmax=lambda x: functions.softmax(2 * x))
+    failed = {r.name for r in run(Config(dim=5), hot) if r.status == "failed"}
+    assert "softmax" in failed
+
+
+def test_raising_implementation_is_an_error_result_not_a_crash():
+    def broken(x, g):
+        raise RuntimeError("backward not implemented")
+
+    report = run(Config(dim=4, scenarios=("typical",)), with_functions(softmax_backward=broken))
+    (result,) = [r for r in report if r.name == "softmax_backward"]
+    assert result.status == "error"
+    assert "RuntimeError: backward not implemented" in result.message
+    assert not report.passed
+
+
+def test_missing_functions_are_skipped():
+    only_forward = dataclasses.replace(
+        with_functions(), softmax_jacobian=None, softmax_backward=None, cross_entropy_grad=None
+    )
+    report = run(Config(dim=4), only_forward)
+    assert report.passed
+    skipped = {r.name for r in report if r.status == "skipped"}
+    assert skipped == {"softmax_jacobian", "softmax_backward", "cross_entropy_grad", "identities"}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"dim": 0},
+        {"batch": 0},
+        {"seed": -1},
+        {"dtype": "float16"},
+        {"scale": float("nan")},
+        {"scenarios": ("nope",)},
+        {"method": "secant"},
+        {"step": 0.0},
+        {"rtol": float("inf")},
+        {"targets": "hard"},
+        {"reduction": "max"},
+        {"dim": 10**6, "batch": 100},
+    ],
+)
+def test_config_rejects_bad_values(kwargs):
+    with pytest.raises(UsageError):
+        Config(**kwargs)
+
+
+def test_report_json_is_strict():
+    report = run(Config(dim=3, scenarios=("typical",)))
+    report.results[0].max_abs_error = float("nan")
+    report.results[1].max_rel_error = float("inf")
+    text = report.to_json()
+    assert "NaN" not in text and "Infinity" not in text
+    assert isinstance(report, Report)

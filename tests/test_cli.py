@@ -1,0 +1,206 @@
+"""The command line, through click's CliRunner: exit codes, parsed JSON, stderr."""
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smgrad.checks import CHECKS
+from smgrad.cli import cli
+from smgrad.problems import SCENARIOS
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+CHECK_KEYS = {
+    "name",
+    "scenario",
+    "status",
+    "method",
+    "max_abs_error",
+    "max_rel_error",
+    "atol",
+    "rtol",
+    "step",
+    "worst",
+    "entries",
+    "message",
+}
+
+
+def invoke(*args, **kwargs):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+def test_check_passes_on_the_reference_and_shows_every_check():
+    result = invoke("check", "--dim", "10")
+    assert result.exit_code == 0, result.output
+    for name in CHECKS:
+        assert name in result.stdout
+    for scenario in SCENARIOS:
+        assert scenario in result.stdout
+    assert "PASSED" in result.stdout
+    assert "reproduce: smgrad check --dim 10 --batch 4 --seed 0 --dtype float64" in result.stdout
+
+
+def test_json_has_the_documented_shape():
+    result = invoke("check", "--dim", "6", "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert set(data) == {"passed", "summary", "config", "checks"}
+    assert data["passed"] is True
+    assert data["summary"] == {"passed": 24, "failed": 0, "skipped": 0, "error": 0, "total": 24}
+    assert data["config"]["dim"] == 6 and data["config"]["batch"] == 4
+    assert len(data["checks"]) == len(CHECKS) * len(SCENARIOS)
+    for check in data["checks"]:
+        assert set(check) == CHECK_KEYS
+        assert check["status"] == "passed"
+        assert check["max_abs_error"] <= check["worst"]["allowed"] or check["name"] == "identities"
+
+
+def test_impossible_tolerances_force_a_failure_with_the_worst_entries():
+    result = invoke("check", "--dim", "5", "--atol", "0", "--rtol", "0", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["passed"] is False
+    failed = [c for c in data["checks"] if c["status"] == "failed"]
+    assert failed
+    for check in failed:
+        worst = check["worst"]
+        assert worst["error"] > worst["allowed"] == 0
+        assert check["atol"] == 0 and check["rtol"] == 0
+        rank = {"cross_entropy": 0, "softmax_jacobian": 3}.get(check["name"], 2)  # (b, i, j), (b, j), ()
+        assert len(worst["index"]) == rank
+
+
+def test_failure_table_lists_entries_and_the_command_to_reproduce():
+    result = invoke("check", "--dim", "3", "--atol", "0", "--rtol", "0", "--scenarios", "typical", "--seed", "5")
+    assert result.exit_code == 1
+    assert "FAILED" in result.stdout
+    assert "softmax_jacobian / typical: FAIL" in result.stdout
+    assert "analytic" in result.stdout and "numerical" in result.stdout
+    assert "--seed 5" in result.stdout and "--atol 0.0" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--dim", "0"], "--dim"),
+        (["--dim", "-3"], "--dim"),
+        (["--dim", "abc"], "not a whole number"),
+        (["--batch", "0"], "--batch"),
+        (["--method", "secant"], "--method"),
+        (["--dtype", "float16"], "--dtype"),
+        (["--step", "-1"], "--step"),
+        (["--step", "0"], "--step"),
+        (["--rtol", "nan"], "finite"),
+        (["--atol", "inf"], "finite"),
+        (["--scale", "0"], "--scale"),
+        (["--scenarios", "typical,bogus"], "bogus"),
+        (["--targets", "hard"], "--targets"),
+        (["--format", "xml"], "--format"),
+        (["--dim", "100000000"], "smaller --dim"),
+        (["--output", "/nonexistent/dir/report.json"], "cannot write"),
+        (["--no-such-option"], "no-such-option"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(args, fragment):
+    result = invoke("check", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("smgrad: error:")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command_is_a_usage_error():
+    result = invoke("chekc")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_one_vector_float32_soft_targets_sum_reduction():
+    result = invoke(
+        "check",
+        "--dim",
+        "7",
+        "--batch",
+        "none",
+        "--dtype",
+        "float32",
+        "--targets",
+        "soft",
+        "--reduction",
+        "sum",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert data["config"]["batch"] is None and data["config"]["dtype"] == "float32"
+    jac = [c for c in data["checks"] if c["name"] == "softmax_jacobian"]
+    assert all(len(c["worst"]["index"]) == 2 for c in jac)  # no batch axis for one vector
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "central", "richardson", "complex"])
+def test_every_method_passes_the_reference(method):
+    result = invoke("check", "--dim", "8", "--method", method, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert {c["method"] for c in data["checks"] if c["method"]} == {method}
+
+
+def test_output_file_and_quiet(tmp_path):
+    out = tmp_path / "report.json"
+    result = invoke("check", "--dim", "4", "--format", "json", "--output", str(out))
+    assert result.exit_code == 0
+    assert json.loads(out.read_text())["passed"] is True
+    assert result.stdout.strip().startswith("PASSED")
+    quiet = invoke("check", "--dim", "4", "--quiet")
+    assert quiet.stdout.strip().splitlines() == [quiet.stdout.strip()]
+    assert quiet.stdout.startswith("PASSED")
+    table = tmp_path / "report.txt"
+    invoke("check", "--dim", "4", "--output", str(table), "--quiet")
+    assert "softmax_jacobian" in table.read_text()
+
+
+def test_markdown_report():
+    result = invoke("check", "--dim", "4", "--format", "markdown")
+    assert result.exit_code == 0
+    assert "| check | scenario | method | error | allowed | result |" in result.stdout
+    assert "`smgrad check --dim 4" in result.stdout
+
+
+def test_jacobian_command():
+    result = invoke("jacobian", "--dim", "4", "--seed", "1")
+    assert result.exit_code == 0
+    for title in ("analytic", "numerical", "analytic − numerical", "worst entry", "symmetric", "y(1−y)"):
+        assert title in result.stdout
+    data = json.loads(invoke("jacobian", "--dim", "3", "--format", "json").stdout)
+    assert data["passed"] is True
+    assert all(f["holds"] for f in data["facts"])
+    assert len(data["analytic"]) == 3
+    assert invoke("jacobian", "--dim", "13").exit_code == 2
+
+
+def test_jacobian_with_a_bad_step_reports_the_disagreement():
+    # A step of 0.5 makes forward differences far off: the command says so with exit 1
+    # unless the error bound, which grows with the step, still covers it.
+    data = json.loads(invoke("jacobian", "--method", "forward", "--step", "0.5", "--format", "json").stdout)
+    worst = data["worst"]["error"]
+    assert worst > 1e-3
+    assert worst <= data["bound"]  # the bound is honest about a bad step
+
+
+def test_version_comes_from_package_metadata():
+    result = invoke("--version")
+    assert result.stdout.strip() == f"smgrad {version('smgrad')}"
+
+
+def test_every_command_is_documented_with_an_example():
+    readme = README.read_text()
+    for name, command in cli.commands.items():
+        assert f"smgrad {name}" in readme, f"README does not show 'smgrad {name}'"
+        assert "Example" in (command.help or ""), f"'smgrad {name} --help' has no example"

@@ -1,0 +1,48 @@
+import numpy as np
+
+from smgrad.compare import Comparison, Tolerance
+
+
+def index_of(shape):
+    return lambda p: np.unravel_index(p, shape)
+
+
+def test_entries_pass_within_atol_plus_rtol():
+    c = Comparison()
+    a = np.array([1.0, 2.0, 3.0])
+    n = np.array([1.0 + 1e-9, 2.0, 3.0 - 1.2e-9])  # allowed: 1e-9 + 3e-10 at the last
+    c.add(a, n, Tolerance(atol=1e-9, rtol=1e-10), index_of(a.shape))
+    assert c.passed
+    assert abs(c.max_abs_error - 1.2e-9) < 1e-17
+    c.add(a, a + 1.4e-9, Tolerance(atol=1e-9, rtol=1e-10), index_of(a.shape))
+    assert not c.passed
+
+
+def test_worst_entries_are_ranked_by_how_far_beyond_their_allowance():
+    c = Comparison(keep=2)
+    a = np.zeros((2, 3))
+    n = np.array([[0.0, 1e-3, 0.0], [5e-3, 0.0, 2e-3]])
+    c.add(a, n, Tolerance(atol=np.array([[1e-4], [1e-2]]), rtol=0.0), index_of(a.shape))
+    assert not c.passed
+    assert [e.index for e in c.worst] == [(0, 1), (1, 0)]
+    assert [e.index for e in c.failing] == [(0, 1)]
+
+
+def test_nan_and_inf_fail_and_zero_over_zero_passes():
+    c = Comparison()
+    c.add(np.array([0.0, 1.0]), np.array([0.0, 1.0]), Tolerance(0.0, 0.0), index_of((2,)))
+    assert c.passed
+    c.add(np.array([np.nan]), np.array([1.0]), Tolerance(1.0, 1.0), index_of((1,)))
+    assert not c.passed
+    assert c.worst[0].error == np.inf
+    d = Comparison()
+    d.add(np.array([np.inf]), np.array([np.inf]), Tolerance(1.0, 0.0), index_of((1,)))
+    assert not d.passed
+
+
+def test_chunks_accumulate():
+    c = Comparison()
+    c.add(np.zeros(3), np.full(3, 1e-12), Tolerance(1e-10, 0.0), index_of((3,)))
+    c.add(np.zeros(2), np.full(2, 1e-8), Tolerance(1e-10, 0.0), lambda p: (p + 3,))
+    assert c.count == 5 and not c.passed
+    assert c.worst[0].index in {(3,), (4,)}
