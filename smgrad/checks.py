@@ -233,16 +233,15 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         own_losses = _trusted(impl.row_losses if impl.cross_entropy else None, loss)
         return [
             softmax,
-            *_softmax_derivatives(impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl.softmax, softmax)),
+            *_softmax_derivatives(impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, impl.softmax, softmax)),
             loss,
             _guarded(
                 "cross_entropy_grad",
                 p,
                 lambda: _cross_entropy_grad(
-                    impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl.cross_entropy, loss)
+                    impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
                 ),
             ),
-            _guarded("identities", p, lambda: _identities(impl, p, cfg)),
         ]
 
 
@@ -251,8 +250,8 @@ def _trusted(function, forward: CheckResult):
     return function if function is not None and forward.status == "passed" else None
 
 
-def _basis_note(function, forward: CheckResult) -> str:
-    if function is None or forward.status == "passed":
+def _basis_note(impl: Implementation, function, forward: CheckResult) -> str:
+    if impl.is_reference or function is None or forward.status == "passed":
         return ""
     return f"differentiated the reference {forward.name}, as the implementation's {forward.name} is wrong here"
 
@@ -350,22 +349,25 @@ def _chunk(p: problems.Problem, m: int, cfg: Config) -> int:
 
 
 def _softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
-    """``softmax_jacobian`` and ``softmax_backward``, from one pass of perturbations:
-    the numerical ``J^T g`` is ``g`` contracted with the numerical Jacobian columns."""
+    """``softmax_jacobian``, ``softmax_backward`` and ``identities``, from one pass of
+    perturbations: the numerical ``J^T g`` is ``g`` contracted with the numerical
+    Jacobian columns, and the identities read the same blocks of ``J``."""
     want_jac = impl.softmax_jacobian is not None
     want_vjp = impl.softmax_backward is not None
+    names = ("softmax_jacobian", "softmax_backward", "identities")
     out = {}
     if not want_jac:
         out["softmax_jacobian"] = _skipped("softmax_jacobian", p, "softmax_jacobian")
+        out["identities"] = _skipped("identities", p, "softmax_jacobian")
     if not want_vjp:
         out["softmax_backward"] = _skipped("softmax_backward", p, "softmax_backward")
     if want_jac or want_vjp:
         try:
             out.update(_softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis))
         except Exception as e:
-            for name in ("softmax_jacobian", "softmax_backward"):
+            for name in names:
                 out.setdefault(name, CheckResult(name, p.scenario, "error", message=f"{type(e).__name__}: {e}"))
-    return [out["softmax_jacobian"], out["softmax_backward"]]
+    return [out[name] for name in names]
 
 
 def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str, CheckResult]:
@@ -390,10 +392,13 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
             block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
     vjp = xp.asarray(impl.softmax_backward(x, g)) if want_vjp else None
     jac_cmp, vjp_cmp = Comparison(), Comparison()
+    identities = _Identities(p, cfg) if want_jac else None
     for cols, D in numdiff.jacobian_columns(forward, x, method, h, _chunk(p, n, cfg)):
         # D[k, b, i] = J[b, i, cols[k]]
         if want_jac:
-            A = xp.moveaxis(block(x, slice(None), cols), -1, 0)
+            columns = xp.asarray(block(x, slice(None), cols))
+            identities.add(columns, xp.asarray(block(x, cols, slice(None))), cols)
+            A = xp.moveaxis(columns, -1, 0)
             layout = lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]]))  # noqa: E731
             jac_cmp.add(A, D, jac_tol, _index_of(D.shape, p.vector, layout))
         if want_vjp:
@@ -404,6 +409,7 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
     out = {}
     if want_jac:
         out["softmax_jacobian"] = _result("softmax_jacobian", p, jac_cmp, method, step, note)
+        out["identities"] = identities.result()
     if want_vjp:
         out["softmax_backward"] = _result("softmax_backward", p, vjp_cmp, method, step, note)
     return out
@@ -462,69 +468,74 @@ def _cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: 
     return _result("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)
 
 
-def _identities(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
-    """The seed's identities on the implementation's Jacobian, to rounding."""
-    if impl.softmax_jacobian is None:
-        return _skipped("identities", p, "softmax_jacobian")
-    x, t = p.x, p.t
-    N, n = x.shape
-    block = impl.softmax_jacobian_block
-    if block is None:
-        full = xp.asarray(impl.softmax_jacobian(x))
-        block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
-    y = functions.softmax(x)
-    r = errormodel.rtol(cfg.dtype, n)
-    # Entries of J below the smallest normal number may be flushed to zero or lose digits:
-    # an absolute floor per entry, multiplied by whatever multiplies that entry.
-    floor = float(xp.finfo(x.dtype).tiny)
-    atol = r * xp.max(y, axis=-1)[:, None, None] + floor
-    hit = t != 0
-    underflow = bool(xp.any(hit & (y == 0)))
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        u = xp.where(hit, -t / xp.where(hit, y, 1), 0)
-    expected_chain = y * xp.sum(t, axis=-1, keepdims=True) - t
-    symmetric, row_sums, chain = Comparison(), Comparison(), Comparison()
-    sums = xp.zeros((N, n))
-    sums_abs = xp.zeros((N, n))
-    chunk = _chunk(p, n, cfg)
-    for start in range(0, n, chunk):
-        cols = slice(start, min(n, start + chunk))
-        J = xp.asarray(block(x, slice(None), cols))  # (N, n, K)
-        Jt = xp.swapaxes(xp.asarray(block(x, cols, slice(None))), -1, -2)
-        symmetric.add(
-            J, Jt, Tolerance(atol, r), _index_of(J.shape, p.vector, lambda i, s=start: (i[0], i[1], i[2] + s))
+class _Identities:
+    """The seed's identities on the implementation's Jacobian, to rounding, fed one block
+    of columns (and the matching block of rows) at a time:
+
+    J = J^T,  rows of J sum to 0,  J^T (-t / y) = y * sum(t) - t.
+    """
+
+    CHAIN = "J^T(-t/y) = y*sum(t) - t"
+
+    def __init__(self, p: problems.Problem, cfg: Config):
+        self.p = p
+        x, t = p.x, p.t
+        N, n = x.shape
+        self.t, self.y = t, functions.softmax(x)
+        self.r = errormodel.rtol(cfg.dtype, n)
+        # Entries of J below the smallest normal number may be flushed to zero or lose
+        # digits: an absolute floor per entry, times whatever multiplies that entry.
+        self.floor = float(xp.finfo(x.dtype).tiny)
+        self.atol = self.r * xp.max(self.y, axis=-1)[:, None, None] + self.floor
+        hit = t != 0
+        self.underflow = bool(xp.any(hit & (self.y == 0)))
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            self.u = xp.where(hit, -t / xp.where(hit, self.y, 1), 0)
+        self.expected_chain = self.y * xp.sum(t, axis=-1, keepdims=True) - t
+        self.parts = {"J = J^T": Comparison(), "rows of J sum to 0": Comparison(), self.CHAIN: Comparison()}
+        self.sums = xp.zeros((N, n))
+        self.sums_abs = xp.zeros((N, n))
+
+    def add(self, columns, rows, cols) -> None:
+        """``columns = J[..., :, cols]`` ``(N, n, K)`` and ``rows = J[..., cols, :]`` ``(N, K, n)``."""
+        p, r, start = self.p, self.r, int(cols[0])
+        self.parts["J = J^T"].add(
+            columns,
+            xp.swapaxes(rows, -1, -2),
+            Tolerance(self.atol, r),
+            _index_of(columns.shape, p.vector, lambda i: (i[0], i[1], i[2] + start)),
         )
-        sums += xp.sum(J, axis=-1)
-        sums_abs += xp.sum(xp.abs(J), axis=-1)
-        if not underflow:
-            terms = J * u[:, :, None]
+        self.sums += xp.sum(columns, axis=-1)
+        self.sums_abs += xp.sum(xp.abs(columns), axis=-1)
+        if not self.underflow:
+            terms = columns * self.u[:, :, None]
             lhs = xp.sum(terms, axis=1)
-            scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected_chain[:, cols]) + t[:, cols]
-            scale = scale + floor / r * xp.sum(xp.abs(u), axis=-1, keepdims=True)
-            chain.add(
-                lhs,
-                expected_chain[:, cols],
-                Tolerance(r * scale, r),
-                _index_of(lhs.shape, p.vector, lambda i, s=start: (i[0], i[1] + s)),
+            expected = self.expected_chain[:, cols]
+            scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected) + self.t[:, cols]
+            scale = scale + self.floor / r * xp.sum(xp.abs(self.u), axis=-1, keepdims=True)
+            self.parts[self.CHAIN].add(
+                lhs, expected, Tolerance(r * scale, r), _index_of(lhs.shape, p.vector, lambda i: (i[0], i[1] + start))
             )
-    # Each J_ij is rounded relative to y_i (the diagonal y_i - y_i^2 loses all its digits
-    # when y_i rounds to 1), so a row sum is zero only to about eps * (y_i + sum_j |J_ij|).
-    row_sums.add(
-        sums, xp.zeros_like(sums), Tolerance(r * (sums_abs + y) + n * floor, 0.0), _index_of(sums.shape, p.vector)
-    )
-    parts = {
-        "J = J^T": symmetric,
-        "rows of J sum to 0": row_sums,
-        "J^T(-t/y) = y*sum(t) - t": chain,
-    }
-    if underflow:
-        del parts["J^T(-t/y) = y*sum(t) - t"]
-    failed = [name for name, c in parts.items() if not c.passed]
-    worst_of = parts[failed[0]] if failed else max(parts.values(), key=lambda c: c.max_ratio)
-    message = "not true: " + ", ".join(failed) if failed else "holds: " + ", ".join(parts)
-    if underflow:
-        message += "; chain rule not evaluated: y underflows to 0 at a target class"
-    result = _result("identities", p, worst_of, message=message)
-    result.status = "failed" if failed else "passed"
-    result.max_abs_error = max(c.max_abs_error for c in parts.values())
-    return result
+
+    def result(self) -> CheckResult:
+        p, n = self.p, self.p.dim
+        # Each J_ij is rounded relative to y_i (the diagonal y_i - y_i^2 loses all its
+        # digits when y_i rounds to 1), so a row sum is 0 only to eps * (y_i + sum_j |J_ij|).
+        self.parts["rows of J sum to 0"].add(
+            self.sums,
+            xp.zeros_like(self.sums),
+            Tolerance(self.r * (self.sums_abs + self.y) + n * self.floor, 0.0),
+            _index_of(self.sums.shape, p.vector),
+        )
+        parts = dict(self.parts)
+        if self.underflow:
+            del parts[self.CHAIN]
+        failed = [name for name, c in parts.items() if not c.passed]
+        worst_of = parts[failed[0]] if failed else max(parts.values(), key=lambda c: c.max_ratio)
+        message = "not true: " + ", ".join(failed) if failed else "holds: " + ", ".join(parts)
+        if self.underflow:
+            message += "; chain rule not evaluated: y underflows to 0 at a target class"
+        result = _result("identities", p, worst_of, message=message)
+        result.status = "failed" if failed else "passed"
+        result.max_abs_error = max(c.max_abs_error for c in parts.values())
+        return result

@@ -68,6 +68,8 @@ class Comparison:
         """Compare two arrays of one shape; ``index_of`` maps a flat position in them to
         the index reported to the user."""
         a = xp.asarray(analytic)
+        if a.size == 0:
+            return
         n = xp.broadcast_to(xp.asarray(numerical), a.shape)
         atol = xp.asarray(tol.atol, dtype=float)
         with xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -75,22 +77,22 @@ class Comparison:
             size = xp.abs(n).astype(float, copy=False)
             allowed = atol + tol.rtol * size
             ratio = err / allowed
-            worst = float(xp.max(ratio)) if ratio.size else 0.0
-            if math.isnan(worst):
-                # 0/0 is a pass (nothing allowed, nothing wrong); a NaN value is not.
-                ratio = xp.where(err == 0, 0.0, ratio)
-                ratio = xp.where(xp.isnan(ratio), xp.inf, ratio)
-                err = xp.where(xp.isnan(err), xp.inf, err)
-                worst = float(xp.max(ratio))
             rel = err / xp.maximum(size, atol)
+            worst, worst_rel = float(xp.max(ratio)), float(xp.max(rel))
+            if math.isnan(worst) or math.isnan(worst_rel):
+                # 0/0 is a pass (nothing allowed, nothing wrong); a NaN value is not.
+                ratio = _nan_to_inf(xp.where(err == 0, 0.0, ratio))
+                rel = _nan_to_inf(xp.where(err == 0, 0.0, rel))
+                err = _nan_to_inf(err)
+                worst, worst_rel = float(xp.max(ratio)), float(xp.max(rel))
         self.count += a.size
         self.rtol = tol.rtol
-        if a.size == 0:
-            return
         self.max_abs_error = max(self.max_abs_error, float(xp.max(err)))
-        self.max_rel_error = max(self.max_rel_error, float(xp.nanmax(rel)) if not xp.all(xp.isnan(rel)) else 0.0)
+        self.max_rel_error = max(self.max_rel_error, worst_rel)
         self.max_atol = max(self.max_atol, float(xp.max(atol)))
         self.max_ratio = max(self.max_ratio, worst)
+        if len(self._worst) == self.keep and worst <= self._worst[-1][0]:
+            return  # nothing here displaces the entries kept
         allowed = xp.broadcast_to(allowed, a.shape)
         flat = ratio.ravel()
         k = min(self.keep, flat.size)
@@ -119,6 +121,10 @@ class Comparison:
     @property
     def failing(self) -> list[Entry]:
         return [entry for ratio, entry in self._worst if ratio > 1.0]
+
+
+def _nan_to_inf(a):
+    return xp.where(xp.isnan(a), xp.inf, a)
 
 
 def _real(v) -> float:

@@ -75,7 +75,11 @@ def make_problem(
     rng = xp.random.default_rng(stream)
     x = _LOGITS[scenario](rng, rows, dim, dtype, scale).astype(dtype)
     labels = rng.integers(0, dim, size=rows)
-    t = rng.dirichlet(xp.ones(dim), size=rows) if targets == "soft" else xp.eye(dim)[labels]
+    if targets == "soft":
+        t = rng.dirichlet(xp.ones(dim), size=rows)
+    else:
+        t = xp.zeros((rows, dim))
+        t[xp.arange(rows), labels] = 1.0
     g = rng.standard_normal((rows, dim))
     return Problem(
         scenario=scenario,

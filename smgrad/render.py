@@ -14,8 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from smgrad import errormodel
 from smgrad.checks import CheckResult, Config, Report
-from smgrad.errormodel import kappa
 
 STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "dim"}
 LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
@@ -60,9 +60,17 @@ def reproduce(config: Config, impl: str | None = None) -> str:
 
 
 def verdict(report: Report) -> str:
+    """``PASSED: 24 of 24 checks`` or ``FAILED: 3 failed, 1 error of 24 checks``, with skips."""
     s = report.summary
-    counts = f"{s['passed']} passed, {s['failed']} failed, {s['error']} errors, {s['skipped']} skipped"
-    return f"{'PASSED' if report.passed else 'FAILED'}: {counts} ({s['total']} checks)"
+    if report.passed:
+        counts = f"{s['passed']} of {s['total']} checks"
+    else:
+        bad = [f"{s['failed']} failed"] if s["failed"] else []
+        bad += [f"{s['error']} error{'s' * (s['error'] > 1)}"] if s["error"] else []
+        counts = f"{', '.join(bad)} of {s['total']} checks"
+    if s["skipped"]:
+        counts += f" ({s['skipped']} skipped)"
+    return f"{'PASSED' if report.passed else 'FAILED'}: {counts}"
 
 
 def check_table(report: Report) -> Table:
@@ -121,20 +129,21 @@ def report_renderables(report: Report, impl: str | None = None) -> list:
                 parts.append(entries_table(r))
         elif r.message and r.status == "passed" and r.name != "identities":
             parts.append(Text(f"note: {r.name} / {r.scenario}: {r.message}", style="dim"))
-    parts.append(
-        Text(
-            f"allowed = atol + rtol·|numerical|; atol: error bound of the method; "
-            f"rtol = κ·eps, κ = 8 + √n = {kappa(c.dim):.3g}",
-            style="dim",
-        )
-    )
-    parts.append(Text(verdict(report), style="bold green" if report.passed else "bold red"))
-    parts.append(Text("reproduce: " + reproduce(c, impl), style="dim"))
+    rtol = c.rtol if c.rtol is not None else errormodel.rtol(c.dtype, c.dim)
+    parts.append(Text(f"allowed = atol + rtol·|numerical|; atol: method's error bound; rtol = {rtol:.2g}", style="dim"))
     return parts
+
+
+def last_line(report: Report, impl: str | None = None) -> Text:
+    """The verdict and the command that reproduces the run, on one line."""
+    line = Text(verdict(report), style="bold green" if report.passed else "bold red")
+    line.append(" · " + reproduce(report.config, impl), style="default")
+    return line
 
 
 def print_report(console: Console, report: Report, impl: str | None = None) -> None:
     console.print(Group(*report_renderables(report, impl)))
+    console.print(last_line(report, impl), soft_wrap=True)
 
 
 def markdown(report: Report, impl: str | None = None) -> str:
@@ -160,7 +169,7 @@ def markdown(report: Report, impl: str | None = None) -> str:
                         f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
                         f"{number(e.allowed)} |"
                     )
-    lines += ["", verdict(report), "", f"`{reproduce(report.config, impl)}`", ""]
+    lines += ["", f"{verdict(report)} · `{reproduce(report.config, impl)}`", ""]
     return "\n".join(lines)
 
 
