@@ -205,3 +205,24 @@ def test_every_command_is_documented_with_an_example():
     for name, command in cli.commands.items():
         assert f"smgrad {name}" in readme, f"README does not show 'smgrad {name}'"
         assert "Example" in (command.help or ""), f"'smgrad {name} --help' has no example"
+
+
+def test_colour_only_when_forced_and_never_with_no_color(monkeypatch):
+    plain = invoke("check", "--dim", "3", "--scenarios", "typical")
+    assert "\x1b[" not in plain.stdout  # not a terminal: no escape codes at all
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = invoke("check", "--dim", "3", "--scenarios", "typical")
+    assert "\x1b[32m" in coloured.stdout  # green "ok"
+    monkeypatch.setenv("NO_COLOR", "1")
+    no_color = invoke("check", "--dim", "3", "--scenarios", "typical")
+    assert "\x1b[32m" not in no_color.stdout and "\x1b[31m" not in no_color.stdout
+
+
+def test_index_targets_and_every_scenario_alone():
+    for scenario in SCENARIOS:
+        result = invoke("check", "--dim", "5", "--targets", "index", "--scenarios", scenario, "--format", "json")
+        assert result.exit_code == 0
+        data = json.loads(result.stdout)
+        assert {c["scenario"] for c in data["checks"]} == {scenario}
+        assert data["config"]["targets"] == "index"
