@@ -17,17 +17,14 @@ forward where it has one, so a forward bug and a backward bug are told apart.
 
 from __future__ import annotations
 
-import json
-import math
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
 
 from smgrad import errormodel, functions, numdiff, problems
 from smgrad.backend import xp
-from smgrad.compare import Comparison, Entry, Tolerance
-from smgrad.errors import UsageError
+from smgrad.compare import Comparison, Tolerance
+from smgrad.config import Config
 from smgrad.impl import Implementation, reference
+from smgrad.report import CheckResult, Report
 
 CHECKS = (
     "softmax",
@@ -37,173 +34,6 @@ CHECKS = (
     "cross_entropy_grad",
     "identities",
 )
-DTYPES = ("float64", "float32")
-METHODS = ("auto", *errormodel.METHODS)
-STATUSES = ("passed", "failed", "skipped", "error")
-
-# A full check differentiates B * n^2 entries; beyond this it takes minutes.
-MAX_ENTRIES = 2 * 10**9
-
-
-@dataclass(frozen=True)
-class Config:
-    """Everything that decides a run. ``batch=None`` passes one 1-D vector."""
-
-    dim: int = 10
-    batch: int | None = 4
-    seed: int = 0
-    dtype: str = "float64"
-    scale: float = 2.0
-    scenarios: tuple[str, ...] = problems.SCENARIOS
-    method: str = "auto"
-    step: float | None = None
-    rtol: float | None = None
-    atol: float | None = None
-    targets: str = "onehot"
-    reduction: str = "mean"
-    max_memory: int = 256 * 2**20
-
-    def __post_init__(self):
-        _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
-        _require(
-            self.batch is None or (isinstance(self.batch, int) and self.batch >= 1),
-            f"batch must be a whole number >= 1 (or None for one 1-D vector), not {self.batch!r}",
-        )
-        _require(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a whole number >= 0, not {self.seed!r}")
-        _require(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
-        _require(_positive(self.scale), f"scale must be a finite number > 0, not {self.scale!r}")
-        _require(len(self.scenarios) > 0, "give at least one scenario")
-        for s in self.scenarios:
-            _require(s in problems.SCENARIOS, f"unknown scenario {s!r}; choose from {', '.join(problems.SCENARIOS)}")
-        _require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
-        _require(self.step is None or _positive(self.step), f"step must be a finite number > 0, not {self.step!r}")
-        for name in ("rtol", "atol"):
-            v = getattr(self, name)
-            _require(v is None or (_finite(v) and v >= 0), f"{name} must be a finite number >= 0, not {v!r}")
-        _require(
-            self.targets in problems.TARGETS,
-            f"targets must be one of {', '.join(problems.TARGETS)}, not {self.targets!r}",
-        )
-        _require(self.reduction in ("mean", "sum"), f"reduction must be mean or sum, not {self.reduction!r}")
-        _require(
-            isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
-        )
-        rows = self.batch or 1
-        _require(
-            rows * self.dim**2 <= MAX_ENTRIES,
-            f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
-            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use a smaller --dim or --batch",
-        )
-        _require(
-            16 * rows * self.dim * 8 <= self.max_memory,
-            f"dim {self.dim} with batch {rows} does not fit in the memory budget of {self.max_memory} bytes",
-        )
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["scenarios"] = list(self.scenarios)
-        return d
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise UsageError(message)
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _positive(v) -> bool:
-    return _finite(v) and v > 0
-
-
-@dataclass
-class CheckResult:
-    """One check in one scenario."""
-
-    name: str
-    scenario: str
-    status: str
-    method: str | None = None
-    max_abs_error: float | None = None
-    max_rel_error: float | None = None
-    atol: float | None = None
-    rtol: float | None = None
-    step: float | None = None
-    worst: list[Entry] = field(default_factory=list)
-    message: str = ""
-
-    @property
-    def error(self) -> float | None:
-        """The error at the worst entry (the one furthest beyond its allowance)."""
-        return self.worst[0].error if self.worst else self.max_abs_error
-
-    @property
-    def allowed(self) -> float | None:
-        return self.worst[0].allowed if self.worst else None
-
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "scenario": self.scenario,
-            "status": self.status,
-            "method": self.method,
-            "max_abs_error": self.max_abs_error,
-            "max_rel_error": self.max_rel_error,
-            "atol": self.atol,
-            "rtol": self.rtol,
-            "step": self.step,
-            "worst": self.worst[0].to_dict() if self.worst else None,
-            "entries": [e.to_dict() for e in self.worst],
-            "message": self.message,
-        }
-
-
-@dataclass
-class Report:
-    """The results of a run, in table order. Iterating gives the check results."""
-
-    config: Config
-    results: list[CheckResult]
-
-    def __iter__(self) -> Iterator[CheckResult]:
-        return iter(self.results)
-
-    @property
-    def passed(self) -> bool:
-        """True when nothing failed or errored."""
-        return not any(r.status in ("failed", "error") for r in self.results)
-
-    @property
-    def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in STATUSES}
-        for r in self.results:
-            counts[r.status] += 1
-        counts["total"] = len(self.results)
-        return counts
-
-    def to_dict(self) -> dict:
-        return {
-            "passed": self.passed,
-            "summary": self.summary,
-            "config": self.config.to_dict(),
-            "checks": [r.to_dict() for r in self.results],
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """Strict JSON: non-finite numbers become null."""
-        return json.dumps(_strict(self.to_dict()), indent=indent, allow_nan=False)
-
-
-def _strict(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strict(v) for v in value]
-    return value
 
 
 def run(config: Config, impl: Implementation | None = None) -> Report:

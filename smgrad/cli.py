@@ -13,7 +13,7 @@ import sys
 import click
 
 from smgrad import __version__, problems
-from smgrad.checks import DTYPES, METHODS, Config
+from smgrad.config import DTYPES, METHODS, Config
 from smgrad.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from smgrad import errormodel
-from smgrad.checks import CheckResult, Config, Report
+from smgrad.config import Config
+from smgrad.report import CheckResult, Report
 
 STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "dim"}
 LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}

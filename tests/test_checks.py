@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from smgrad import analytic, functions
-from smgrad.checks import Config, Report, run
+from smgrad.checks import run
+from smgrad.config import Config
 from smgrad.errors import UsageError
 from smgrad.impl import reference
+from smgrad.report import Report
 
 
 def with_functions(**replacements):

@@ -1,0 +1,92 @@
+"""What decides a run: every option of ``smgrad check``, validated.
+
+A bad value raises :class:`smgrad.errors.UsageError` naming the problem and the fix, so
+the library and the command line reject the same things in the same words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from smgrad import errormodel, problems
+from smgrad.errors import UsageError
+
+DTYPES = ("float64", "float32")
+METHODS = ("auto", *errormodel.METHODS)
+
+# A full check differentiates B * n^2 entries; beyond this it takes minutes.
+MAX_ENTRIES = 2 * 10**9
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides a run. ``batch=None`` passes one 1-D vector."""
+
+    dim: int = 10
+    batch: int | None = 4
+    seed: int = 0
+    dtype: str = "float64"
+    scale: float = 2.0
+    scenarios: tuple[str, ...] = problems.SCENARIOS
+    method: str = "auto"
+    step: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    targets: str = "onehot"
+    reduction: str = "mean"
+    max_memory: int = 256 * 2**20
+
+    def __post_init__(self):
+        _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
+        _require(
+            self.batch is None or (isinstance(self.batch, int) and self.batch >= 1),
+            f"batch must be a whole number >= 1 (or None for one 1-D vector), not {self.batch!r}",
+        )
+        _require(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a whole number >= 0, not {self.seed!r}")
+        _require(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        _require(_positive(self.scale), f"scale must be a finite number > 0, not {self.scale!r}")
+        _require(len(self.scenarios) > 0, "give at least one scenario")
+        for s in self.scenarios:
+            _require(s in problems.SCENARIOS, f"unknown scenario {s!r}; choose from {', '.join(problems.SCENARIOS)}")
+        _require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        _require(self.step is None or _positive(self.step), f"step must be a finite number > 0, not {self.step!r}")
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            _require(v is None or (_finite(v) and v >= 0), f"{name} must be a finite number >= 0, not {v!r}")
+        _require(
+            self.targets in problems.TARGETS,
+            f"targets must be one of {', '.join(problems.TARGETS)}, not {self.targets!r}",
+        )
+        _require(self.reduction in ("mean", "sum"), f"reduction must be mean or sum, not {self.reduction!r}")
+        _require(
+            isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
+        )
+        rows = self.batch or 1
+        _require(
+            rows * self.dim**2 <= MAX_ENTRIES,
+            f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
+            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use a smaller --dim or --batch",
+        )
+        _require(
+            16 * rows * self.dim * 8 <= self.max_memory,
+            f"dim {self.dim} with batch {rows} does not fit in the memory budget of {self.max_memory} bytes",
+        )
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["scenarios"] = list(self.scenarios)
+        return d
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise UsageError(message)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive(v) -> bool:
+    return _finite(v) and v > 0

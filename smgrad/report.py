@@ -1,0 +1,102 @@
+"""Results of a run: one :class:`CheckResult` per check and scenario, gathered in a
+:class:`Report` that knows its verdict and serialises to strict JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from smgrad.compare import Entry
+from smgrad.config import Config
+
+STATUSES = ("passed", "failed", "skipped", "error")
+
+
+@dataclass
+class CheckResult:
+    """One check in one scenario."""
+
+    name: str
+    scenario: str
+    status: str
+    method: str | None = None
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    atol: float | None = None
+    rtol: float | None = None
+    step: float | None = None
+    worst: list[Entry] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def error(self) -> float | None:
+        """The error at the worst entry (the one furthest beyond its allowance)."""
+        return self.worst[0].error if self.worst else self.max_abs_error
+
+    @property
+    def allowed(self) -> float | None:
+        return self.worst[0].allowed if self.worst else None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "scenario": self.scenario,
+            "status": self.status,
+            "method": self.method,
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "atol": self.atol,
+            "rtol": self.rtol,
+            "step": self.step,
+            "worst": self.worst[0].to_dict() if self.worst else None,
+            "entries": [e.to_dict() for e in self.worst],
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """The results of a run, in table order. Iterating gives the check results."""
+
+    config: Config
+    results: list[CheckResult]
+
+    def __iter__(self) -> Iterator[CheckResult]:
+        return iter(self.results)
+
+    @property
+    def passed(self) -> bool:
+        """True when nothing failed or errored."""
+        return not any(r.status in ("failed", "error") for r in self.results)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for r in self.results:
+            counts[r.status] += 1
+        counts["total"] = len(self.results)
+        return counts
+
+    def to_dict(self) -> dict:
+        return {
+            "passed": self.passed,
+            "summary": self.summary,
+            "config": self.config.to_dict(),
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Strict JSON: non-finite numbers become null."""
+        return json.dumps(_strict(self.to_dict()), indent=indent, allow_nan=False)
+
+
+def _strict(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
