@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import warnings
 
-from smgrad import errormodel, functions, numdiff, problems
+from smgrad import analytic, diagnose, errormodel, functions, numdiff, problems
 from smgrad.backend import xp
 from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
-from smgrad.impl import Implementation, reference
+from smgrad.impl import Implementation, ImplementationError, describe, reference
 from smgrad.report import CheckResult, Report
 
 CHECKS = (
@@ -47,10 +47,25 @@ def run(config: Config, impl: Implementation | None = None) -> Report:
         )
         for result in _scenario(impl, ref, problem, config):
             by_check[result.name].append(result)
-    return Report(config, [r for name in CHECKS for r in by_check[name]])
+    results = [r for name in CHECKS for r in by_check[name]]
+    _diagnose_overflow(results)
+    return Report(config, results, impl.name)
+
+
+def _diagnose_overflow(results: list[CheckResult]) -> None:
+    """A check that fails in the ``overflow`` scenario alone has met an overflowing exp."""
+    groups: dict[tuple, list[CheckResult]] = {}
+    for r in results:
+        groups.setdefault((r.name, r.method == "reference"), []).append(r)
+    for rows in groups.values():
+        bad = [r for r in rows if r.status in ("failed", "error")]
+        others = [r for r in rows if r.scenario != "overflow"]
+        if others and [r.scenario for r in bad] == ["overflow"] and all(r.status == "passed" for r in others):
+            bad[0].diagnosis = bad[0].diagnosis or diagnose.OVERFLOW
 
 
 def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> list[CheckResult]:
+    impl.notes.clear()
     with warnings.catch_warnings():
         # Overflow in an implementation's exp is judged by its results, not its warnings.
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -59,38 +74,53 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         # Derivatives are checked against the numerical derivative of the implementation's
         # own forward, unless that forward is itself wrong here: differentiating a wrong
         # (or NaN) forward would blame a correct backward for the forward's bug.
-        own_softmax = _trusted(impl.softmax, softmax)
-        own_losses = _trusted(impl.row_losses if impl.cross_entropy else None, loss)
-        return [
+        own_softmax = _trusted(impl, impl.softmax, softmax)
+        own_losses = _trusted(impl, impl.row_losses if impl.cross_entropy else None, loss)
+        results = [
             softmax,
             *_softmax_derivatives(impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, impl.softmax, softmax)),
             loss,
-            _guarded(
-                "cross_entropy_grad",
-                p,
-                lambda: _cross_entropy_grad(
-                    impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
-                ),
+            *_cross_entropy_grad(
+                impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
             ),
         ]
+    return [_with_notes(impl, r) for r in results]
 
 
-def _trusted(function, forward: CheckResult):
+def _trusted(impl: Implementation, function, forward: CheckResult):
     """The implementation's forward if it has one that passed its check, else None."""
-    return function if function is not None and forward.status == "passed" else None
+    ok = forward.status == "passed" and forward.name not in impl.notes
+    return function if function is not None and ok else None
 
 
 def _basis_note(impl: Implementation, function, forward: CheckResult) -> str:
-    if impl.is_reference or function is None or forward.status == "passed":
+    if impl.is_reference or function is None or _trusted(impl, function, forward):
         return ""
     return f"differentiated the reference {forward.name}, as the implementation's {forward.name} is wrong here"
+
+
+def _with_notes(impl: Implementation, result: CheckResult) -> CheckResult:
+    """A function that changed its input or returned the wrong dtype fails its checks."""
+    notes = impl.notes.get(result.name)
+    if not notes or result.status not in ("passed", "failed"):
+        return result
+    result.status = "failed"
+    result.message = "; ".join(filter(None, [f"{result.name} " + "; ".join(notes), result.message]))
+    if any("in place" in note for note in notes):
+        result.diagnosis = diagnose.MUTATION
+    return result
 
 
 def _guarded(name: str, p: problems.Problem, body) -> CheckResult:
     try:
         return body()
     except Exception as e:  # an implementation that raises fails its check, never smgrad
-        return CheckResult(name, p.scenario, "error", message=f"{type(e).__name__}: {e}")
+        return _error(name, p, e)
+
+
+def _error(name: str, p: problems.Problem, e: Exception, method: str | None = None) -> CheckResult:
+    message = str(e) if isinstance(e, ImplementationError) else f"raised {describe(e)}"
+    return CheckResult(name, p.scenario, "error", method=method, message=message)
 
 
 def _skipped(name: str, p: problems.Problem, missing: str) -> CheckResult:
@@ -154,6 +184,8 @@ def _softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckRes
     result = _result("softmax", p, cmp, message="; ".join(problems_found))
     if problems_found:
         result.status = "failed"
+    if result.status == "failed":
+        result.diagnosis = diagnose.softmax(y, p.x)
     return result
 
 
@@ -181,26 +213,28 @@ def _chunk(p: problems.Problem, m: int, cfg: Config) -> int:
 def _softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
     """``softmax_jacobian``, ``softmax_backward`` and ``identities``, from one pass of
     perturbations: the numerical ``J^T g`` is ``g`` contracted with the numerical
-    Jacobian columns, and the identities read the same blocks of ``J``."""
+    Jacobian columns, and the identities read the same blocks of ``J``. For a user's
+    implementation, the Jacobian and backward are also compared with the seed's formulas
+    (method ``reference``)."""
     want_jac = impl.softmax_jacobian is not None
     want_vjp = impl.softmax_backward is not None
-    names = ("softmax_jacobian", "softmax_backward", "identities")
-    out = {}
+    names = ["softmax_jacobian", "softmax_backward", "identities"]
+    out: dict[str, list[CheckResult]] = {}
     if not want_jac:
-        out["softmax_jacobian"] = _skipped("softmax_jacobian", p, "softmax_jacobian")
-        out["identities"] = _skipped("identities", p, "softmax_jacobian")
+        out["softmax_jacobian"] = [_skipped("softmax_jacobian", p, "softmax_jacobian")]
+        out["identities"] = [_skipped("identities", p, "softmax_jacobian")]
     if not want_vjp:
-        out["softmax_backward"] = _skipped("softmax_backward", p, "softmax_backward")
+        out["softmax_backward"] = [_skipped("softmax_backward", p, "softmax_backward")]
     if want_jac or want_vjp:
         try:
             out.update(_softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis))
         except Exception as e:
             for name in names:
-                out.setdefault(name, CheckResult(name, p.scenario, "error", message=f"{type(e).__name__}: {e}"))
-    return [out[name] for name in names]
+                out.setdefault(name, [_error(name, p, e)])
+    return [r for name in names for r in out[name]]
 
 
-def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str, CheckResult]:
+def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str, list[CheckResult]]:
     x, g = p.x, p.g
     n = x.shape[-1]
     y = functions.softmax(x)
@@ -215,13 +249,19 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
     h = _step(method, scales, cfg)
     jac_tol = _tolerance(errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg)
     vjp_tol = _tolerance(errormodel.bound(method, h, phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+    versus_reference = not impl.is_reference
+    x64, g64 = x.astype(float), g.astype(float)
     if want_jac:
         block = impl.softmax_jacobian_block
         if block is None:
             full = xp.asarray(impl.softmax_jacobian(x))
             block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
-    vjp = xp.asarray(impl.softmax_backward(x, g)) if want_vjp else None
-    jac_cmp, vjp_cmp = Comparison(), Comparison()
+        jac_ref_tol = _tolerance(errormodel.noise(scales, cfg.dtype, n)[None], cfg)
+    if want_vjp:
+        vjp = xp.asarray(impl.softmax_backward(x, g))
+        vjp_ref = analytic.softmax_vjp(x64, g64)
+        vjp_ref_tol = _tolerance(errormodel.noise(phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+    jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
     identities = _Identities(p, cfg) if want_jac else None
     for cols, D in numdiff.jacobian_columns(forward, x, method, h, _chunk(p, n, cfg)):
         # D[k, b, i] = J[b, i, cols[k]]
@@ -229,20 +269,43 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
             columns = xp.asarray(block(x, slice(None), cols))
             identities.add(columns, xp.asarray(block(x, cols, slice(None))), cols)
             A = xp.moveaxis(columns, -1, 0)
-            layout = lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]]))  # noqa: E731
-            jac_cmp.add(A, D, jac_tol, _index_of(D.shape, p.vector, layout))
+            index_of = _index_of(D.shape, p.vector, lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]])))
+            jac_cmp.add(A, D, jac_tol, index_of)
+            if versus_reference:
+                R = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols), -1, 0)
+                jac_ref.add(A, R, jac_ref_tol, index_of)
         if want_vjp:
             numerical = xp.sum(g[None] * D, axis=-1)
-            layout = lambda idx, cols=cols: (idx[1], int(cols[idx[0]]))  # noqa: E731
-            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, _index_of(numerical.shape, p.vector, layout))
+            index_of = _index_of(numerical.shape, p.vector, lambda idx, cols=cols: (idx[1], int(cols[idx[0]])))
+            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, index_of)
+            if versus_reference:
+                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, vjp_ref_tol, index_of)
     step = float(xp.max(h))
     out = {}
     if want_jac:
-        out["softmax_jacobian"] = _result("softmax_jacobian", p, jac_cmp, method, step, note)
-        out["identities"] = identities.result()
+        rows = [_result("softmax_jacobian", p, jac_cmp, method, step, note)]
+        if versus_reference:
+            rows.append(_result("softmax_jacobian", p, jac_ref, "reference"))
+        if impl.softmax_jacobian_block is None:  # a user's J, held whole
+            _diagnose(rows, lambda: diagnose.jacobian(full, x))
+        out["softmax_jacobian"] = rows
+        out["identities"] = [identities.result()]
     if want_vjp:
-        out["softmax_backward"] = _result("softmax_backward", p, vjp_cmp, method, step, note)
+        rows = [_result("softmax_backward", p, vjp_cmp, method, step, note)]
+        if versus_reference:
+            rows.append(_result("softmax_backward", p, vjp_ref_cmp, "reference"))
+        _diagnose(rows, lambda: diagnose.backward(vjp, x, g))
+        out["softmax_backward"] = rows
     return out
+
+
+def _diagnose(rows: list[CheckResult], why) -> None:
+    """Name the probable mistake on each failed row (computed once, only on failure)."""
+    failed = [r for r in rows if r.status == "failed"]
+    if failed:
+        text = why()
+        for r in failed:
+            r.diagnosis = text
 
 
 def _loss_scales(x, t, losses) -> errormodel.Scales:
@@ -271,12 +334,22 @@ def _cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Ch
     result = _result("cross_entropy", p, cmp, message=message)
     if message:
         result.status = "failed"
+    _diagnose([result], lambda: diagnose.cross_entropy(loss, p.x, p.t, cfg.reduction, p.vector))
     return result
 
 
-def _cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: Config, basis: str) -> CheckResult:
+def _cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: Config, basis: str):
+    """``dL/dx`` against the numerical gradient of the loss and, for a user's
+    implementation, against the seed's ``y * sum(t) - t`` (method ``reference``)."""
     if impl.cross_entropy_grad is None:
-        return _skipped("cross_entropy_grad", p, "cross_entropy_grad")
+        return [_skipped("cross_entropy_grad", p, "cross_entropy_grad")]
+    try:
+        return _cross_entropy_grad_pass(impl, losses, p, cfg, basis)
+    except Exception as e:
+        return [_error("cross_entropy_grad", p, e)]
+
+
+def _cross_entropy_grad_pass(impl, losses, p, cfg, basis) -> list[CheckResult]:
     x, t = p.x, p.t
     N, n = x.shape
 
@@ -295,7 +368,15 @@ def _cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: 
         numerical = weight * D[..., 0]
         layout = lambda idx, cols=cols: (idx[1], int(cols[idx[0]]))  # noqa: E731
         cmp.add(grad[:, cols].T, numerical, tol, _index_of(numerical.shape, p.vector, layout))
-    return _result("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)
+    rows = [_result("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)]
+    if not impl.is_reference:
+        expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
+        ref = Comparison()
+        atol = _tolerance(weight * errormodel.noise(scales, cfg.dtype, n), cfg)
+        ref.add(grad, expected, atol, _index_of(grad.shape, p.vector))
+        rows.append(_result("cross_entropy_grad", p, ref, "reference"))
+    _diagnose(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
+    return rows
 
 
 class _Identities:

@@ -36,6 +36,7 @@ class Config:
     targets: str = "onehot"
     reduction: str = "mean"
     max_memory: int = 256 * 2**20
+    impl: str | None = None
 
     def __post_init__(self):
         _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
@@ -62,6 +63,7 @@ class Config:
         _require(
             isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
         )
+        _require(self.impl is None or isinstance(self.impl, str), "impl must be a SPEC string or None")
         rows = self.batch or 1
         _require(
             rows * self.dim**2 <= MAX_ENTRIES,

@@ -2,15 +2,26 @@
 
 Checks speak to an :class:`Implementation`: functions of rows ``(N, n)`` and dense
 targets ``(N, n)``, any of which may be missing. The built-in reference is one;
-adapters for a user's module present theirs the same way.
+:func:`adapt` presents a user's functions the same way, whatever they take (a batch or
+one vector, dense targets or class ids), and watches every call: the shape and dtype of
+what comes back, and whether the arrays passed in were changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from smgrad import analytic, functions
+from smgrad.backend import is_complex, xp
+from smgrad.errors import UsageError
 
 NAMES = ("softmax", "softmax_jacobian", "softmax_backward", "cross_entropy", "cross_entropy_grad")
 
@@ -22,7 +33,8 @@ class Implementation:
     ``row_losses(X, T) -> (N,)`` is the per-row loss behind ``cross_entropy``, which is
     what gets differentiated numerically (rows are independent, the reduction is not).
     ``softmax_jacobian_block(X, rows, cols)``, where present, gives part of the Jacobian
-    so that a large one is never formed whole.
+    so that a large one is never formed whole. ``notes`` collects, per function name,
+    what was seen wrong in its calls (an input changed in place, a wrong dtype).
     """
 
     name: str
@@ -34,6 +46,7 @@ class Implementation:
     row_losses: Callable | None = None
     softmax_jacobian_block: Callable | None = None
     is_reference: bool = False
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def reference(reduction: str = "mean") -> Implementation:
@@ -49,3 +62,211 @@ def reference(reduction: str = "mean") -> Implementation:
         softmax_jacobian_block=analytic.softmax_jacobian_block,
         is_reference=True,
     )
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def load(spec: str) -> dict[str, Callable]:
+    """The protocol functions named by ``spec``: ``path/to/file.py``, ``package.module``,
+    either followed by ``:object`` (a class, instance, namespace or mapping).
+
+    Raises :class:`UsageError` when nothing usable can be had from ``spec``.
+    """
+    target, _, attribute = spec.partition(":")
+    if not target:
+        raise UsageError(f"--impl {spec!r} names no file or module; give path/to/file.py or package.module")
+    with contextlib.redirect_stdout(sys.stderr):  # its prints must not mix with our output
+        module = _import_file(spec, target) if _looks_like_path(target) else _import_module(spec, target)
+        holder = _attribute(spec, module, attribute) if attribute else module
+        found = _functions(holder)
+    if not found:
+        raise UsageError(f"--impl {spec!r} defines none of {', '.join(NAMES)}")
+    return found
+
+
+def _looks_like_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target or Path(target).is_file()
+
+
+def _import_file(spec: str, target: str):
+    path = Path(target)
+    if not path.is_file():
+        raise UsageError(f"--impl {spec!r}: no such file {target!r}")
+    name = f"smgrad_impl_{abs(hash(str(path.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise UsageError(f"--impl {spec!r}: {target!r} is not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    # Its own imports of files beside it work, as they would for `python file.py`.
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:
+        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    return module
+
+
+def _import_module(spec: str, target: str):
+    sys.path.insert(0, str(Path.cwd()))  # as `python -m` would
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as e:
+        if e.name and target.startswith(e.name):
+            raise UsageError(f"--impl {spec!r}: no module named {e.name!r} (a file needs its .py ending)") from None
+        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
+    except Exception as e:
+        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
+    finally:
+        sys.path.remove(str(Path.cwd()))
+
+
+def _attribute(spec: str, module, attribute: str):
+    holder = module
+    for part in attribute.split("."):
+        if isinstance(holder, Mapping) and part in holder:
+            holder = holder[part]
+        elif hasattr(holder, part):
+            holder = getattr(holder, part)
+        else:
+            raise UsageError(f"--impl {spec!r}: {getattr(holder, '__name__', type(holder).__name__)} has no {part!r}")
+    return _instance_or_class(holder) if inspect.isclass(holder) else holder
+
+
+def _functions(holder) -> dict[str, Callable]:
+    found = {}
+    for name in NAMES:
+        f = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
+        if callable(f):
+            found[name] = f
+    return found
+
+
+def describe(e: BaseException) -> str:
+    """``Type: message (file.py:12)``, naming the innermost frame outside smgrad."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if "/smgrad/" not in f.filename.replace("\\", "/")]
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}{': ' + message if message else ''}{where}"
+
+
+# -- adapting ----------------------------------------------------------------------------
+
+
+class ImplementationError(Exception):
+    """A function under test returned something unusable (wrong shape, not numbers)."""
+
+
+class _Watch:
+    """Calls one user function and checks what it did: copies of the inputs are passed
+    and compared afterwards, and the result must be numbers of the expected shape."""
+
+    def __init__(self, name: str, f: Callable, notes: dict[str, list[str]]):
+        self.name, self.f, self.notes = name, f, notes
+
+    def __call__(self, *args, shape: tuple[int, ...]):
+        given = [xp.array(a, copy=True) for a in args]
+        with contextlib.redirect_stdout(sys.stderr):
+            out = self.f(*given)
+        for label, before, after in zip(("x", "second argument"), args, given, strict=False):
+            if not xp.array_equal(before, after, equal_nan=True) and not self._noted("changed"):
+                self._note(f"changed its input {label} in place")
+        try:
+            result = xp.asarray(out)
+        except Exception as e:
+            raise ImplementationError(f"{self.name} returned {type(out).__name__}, not an array: {e}") from None
+        if result.dtype == object or not (xp.issubdtype(result.dtype, xp.number) or result.dtype == bool):
+            raise ImplementationError(f"{self.name} returned {_what(out)}, not numbers")
+        if result.size == 1 and shape == ():
+            result = result.reshape(())
+        if result.shape != shape:
+            raise ImplementationError(
+                f"{self.name} returned shape {result.shape} for input of shape {args[0].shape}; expected {shape}"
+            )
+        x = args[0]
+        if not is_complex(x):
+            if is_complex(result) or not xp.issubdtype(result.dtype, xp.floating):
+                raise ImplementationError(f"{self.name} returned {result.dtype} for {x.dtype} input")
+            if shape != () and result.dtype != x.dtype and not self._noted("dtype"):
+                self._note(f"returned {result.dtype} for {x.dtype} input (dtype)")
+        return result
+
+    def _noted(self, word: str) -> bool:
+        return any(word in note for note in self.notes.get(self.name, []))
+
+    def _note(self, text: str) -> None:
+        self.notes.setdefault(self.name, []).append(text)
+
+
+def _what(out) -> str:
+    return "None" if out is None else f"{type(out).__name__} of {xp.asarray(out, dtype=object).dtype}"
+
+
+def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str) -> Implementation:
+    """The user's functions as an :class:`Implementation` on rows.
+
+    ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
+    ``targets="index"``: the loss functions take integer class ids, not dense targets.
+    """
+    notes: dict[str, list[str]] = {}
+    watch = {k: _Watch(k, f, notes) for k, f in found.items()}
+
+    def target(T):
+        return xp.argmax(T, axis=-1) if targets == "index" else T
+
+    def rows(f, X, *more, out: tuple[int, ...]):
+        """Call ``f`` on the batch, or row by row for a 1-D implementation."""
+        N = X.shape[0]
+        if not vector:
+            return f(X, *more, shape=(N, *out))
+        return xp.stack([f(X[i], *(m[i] for m in more), shape=out) for i in range(N)])
+
+    n_of = lambda X: X.shape[-1]  # noqa: E731
+    impl = {}
+    if "softmax" in watch:
+        impl["softmax"] = lambda X: rows(watch["softmax"], X, out=(n_of(X),))
+    if "softmax_jacobian" in watch:
+        impl["softmax_jacobian"] = lambda X: rows(watch["softmax_jacobian"], X, out=(n_of(X), n_of(X)))
+    if "softmax_backward" in watch:
+        impl["softmax_backward"] = lambda X, G: rows(watch["softmax_backward"], X, G, out=(n_of(X),))
+    if "cross_entropy" in watch:
+        f = watch["cross_entropy"]
+        impl["cross_entropy"] = lambda X, T: f(X[0], target(T)[0], shape=()) if vector else f(X, target(T), shape=())
+        impl["row_losses"] = lambda X, T: xp.stack(
+            [
+                f(X[i], target(T)[i], shape=()) if vector else f(X[i : i + 1], target(T)[i : i + 1], shape=())
+                for i in range(X.shape[0])
+            ]
+        )
+    if "cross_entropy_grad" in watch:
+        g = watch["cross_entropy_grad"]
+        impl["cross_entropy_grad"] = lambda X, T: rows(g, X, target(T), out=(n_of(X),))
+    return Implementation(name=name, notes=notes, **impl)
+
+
+def as_implementation(impl, vector: bool, targets: str, reduction: str) -> Implementation:
+    """Anything that names or holds the protocol functions, as an :class:`Implementation`:
+    a SPEC string, a module, a class, an instance, a namespace, a mapping, or an
+    :class:`Implementation` already. None is the reference."""
+    if impl is None:
+        return reference(reduction)
+    if isinstance(impl, Implementation):
+        return impl
+    if isinstance(impl, str):
+        return adapt(load(impl), impl, vector, targets)
+    if inspect.isclass(impl):
+        impl = _instance_or_class(impl)
+    found = _functions(impl)
+    name = getattr(impl, "__name__", type(impl).__name__)
+    if not found:
+        raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
+    return adapt(found, name, vector, targets)
+
+
+def _instance_or_class(cls):
+    """A layer class's methods need an instance; static methods work on the class."""
+    with contextlib.suppress(Exception):
+        return cls()
+    return cls

@@ -6,6 +6,7 @@ Nothing here computes; it formats results that :mod:`smgrad.checks` and
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 
@@ -28,7 +29,7 @@ def number(v: float | None, digits: int = 2) -> str:
     return f"{v:.{digits - 1}e}" if v != 0 else "0"
 
 
-def reproduce(config: Config, impl: str | None = None) -> str:
+def reproduce(config: Config) -> str:
     """The command line that repeats a run: every option that decides its numbers."""
     defaults = Config()
     words = [
@@ -55,8 +56,8 @@ def reproduce(config: Config, impl: str | None = None) -> str:
             words += [flag, repr(value) if isinstance(value, float) else str(value)]
     if config.scenarios != defaults.scenarios:
         words += ["--scenarios", ",".join(config.scenarios)]
-    if impl:
-        words += ["--impl", impl]
+    if config.impl:
+        words += ["--impl", config.impl]
     return shlex.join(words)
 
 
@@ -113,19 +114,23 @@ def entries_table(result: CheckResult) -> Table:
     return table
 
 
-def report_renderables(report: Report, impl: str | None = None) -> list:
-    """Everything the table format shows, in order."""
+def report_renderables(report: Report) -> list:
+    """Everything the table format shows, in order, but the last line."""
     c = report.config
     batch = "one 1-D vector" if c.batch is None else f"batch {c.batch}"
+    title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
     parts: list = [
-        Text(f"smgrad check · {impl or 'reference'} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}", style="bold"),
+        Text(title, style="bold"),
         check_table(report),
     ]
     for r in report:
         if r.status in ("failed", "error"):
-            parts.append(Text(f"{r.name} / {r.scenario}: {LABEL[r.status]}", style=STYLE[r.status]))
+            versus = " (vs the seed's formula)" if r.method == "reference" else ""
+            parts.append(Text(f"{r.name} / {r.scenario}{versus}: {LABEL[r.status]}", style=STYLE[r.status]))
             if r.message:
                 parts.append(Text("  " + r.message))
+            if r.diagnosis:
+                parts.append(Text("  probable cause: " + r.diagnosis, style="bold"))
             if r.status == "failed" and r.worst:
                 parts.append(entries_table(r))
         elif r.message and r.status == "passed" and r.name != "identities":
@@ -135,19 +140,26 @@ def report_renderables(report: Report, impl: str | None = None) -> list:
     return parts
 
 
-def last_line(report: Report, impl: str | None = None) -> Text:
+def last_line(report: Report) -> Text:
     """The verdict and the command that reproduces the run, on one line."""
     line = Text(verdict(report), style="bold green" if report.passed else "bold red")
-    line.append(" · " + reproduce(report.config, impl), style="default")
+    line.append(" · " + reproduce(report.config), style="default")
     return line
 
 
-def print_report(console: Console, report: Report, impl: str | None = None) -> None:
-    console.print(Group(*report_renderables(report, impl)))
-    console.print(last_line(report, impl), soft_wrap=True)
+def print_report(console: Console, report: Report) -> None:
+    console.print(Group(*report_renderables(report)))
+    console.print(last_line(report), soft_wrap=True)
 
 
-def markdown(report: Report, impl: str | None = None) -> str:
+def plain_text(report: Report, width: int = 100) -> str:
+    """The table report without colour, as a string (for an assertion message or a file)."""
+    console = Console(file=io.StringIO(), width=width, no_color=True, force_terminal=False, highlight=False)
+    print_report(console, report)
+    return console.file.getvalue()
+
+
+def markdown(report: Report) -> str:
     """A Markdown summary, for a CI job's summary page."""
     lines = [
         f"### smgrad: {'passed' if report.passed else 'FAILED'}",
@@ -162,7 +174,9 @@ def markdown(report: Report, impl: str | None = None) -> str:
         )
     for r in report:
         if r.status in ("failed", "error"):
-            lines += ["", f"**{r.name} / {r.scenario}**: {r.message or LABEL[r.status]}"]
+            lines += ["", f"**{r.name} / {r.scenario}** ({r.method or '-'}): {r.message or LABEL[r.status]}"]
+            if r.diagnosis:
+                lines += ["", f"Probable cause: {r.diagnosis}"]
             if r.worst and r.status == "failed":
                 lines += ["", "| index | analytic | numerical | error | allowed |", "|---|---:|---:|---:|---:|"]
                 for e in r.worst:
@@ -170,7 +184,7 @@ def markdown(report: Report, impl: str | None = None) -> str:
                         f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
                         f"{number(e.allowed)} |"
                     )
-    lines += ["", f"{verdict(report)} · `{reproduce(report.config, impl)}`", ""]
+    lines += ["", f"{verdict(report)} · `{reproduce(report.config)}`", ""]
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ class CheckResult:
     step: float | None = None
     worst: list[Entry] = field(default_factory=list)
     message: str = ""
+    diagnosis: str | None = None
 
     @property
     def error(self) -> float | None:
@@ -53,6 +54,7 @@ class CheckResult:
             "worst": self.worst[0].to_dict() if self.worst else None,
             "entries": [e.to_dict() for e in self.worst],
             "message": self.message,
+            "diagnosis": self.diagnosis,
         }
 
 
@@ -62,6 +64,7 @@ class Report:
 
     config: Config
     results: list[CheckResult]
+    implementation: str = "reference"
 
     def __iter__(self) -> Iterator[CheckResult]:
         return iter(self.results)

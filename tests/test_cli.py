@@ -25,6 +25,7 @@ CHECK_KEYS = {
     "worst",
     "entries",
     "message",
+    "diagnosis",
 }
 
 

@@ -144,5 +144,5 @@ def test_auto_falls_back_and_raises_no_false_alarm(f, dtype):
     )
     report = run(Config(dim=7, batch=3, dtype=dtype), impl)
     assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status != "passed"]
-    derivative = [r for r in report if r.name == "softmax_jacobian"]
+    derivative = [r for r in report if r.name == "softmax_jacobian" and r.method != "reference"]
     assert all(r.method == "richardson" and "complex step not usable" in r.message for r in derivative)

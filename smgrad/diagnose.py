@@ -1,0 +1,174 @@
+"""Why a check probably failed: the common hand-written mistakes, recognised from how
+the implementation's values relate to the right ones.
+
+Each mistake is a formula (the diagonal-only Jacobian, softmax over the batch axis, ...)
+evaluated on the same input; the implementation's values matching one of them to
+``sqrt(eps)`` names the mistake. Failing that, values that are a constant multiple of the
+right ones name the factor (the batch size: a missing mean; -1: a sign). These are
+hints for a person, never a verdict: verdicts come from :mod:`smgrad.compare`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from smgrad import functions
+from smgrad.backend import eps, xp
+
+Formula = Callable[[], object]
+
+
+def _match(values, candidate, dtype) -> bool:
+    values, candidate = xp.asarray(values, dtype=float), xp.asarray(candidate, dtype=float)
+    if values.shape != candidate.shape or not xp.all(xp.isfinite(values)):
+        return False
+    with xp.errstate(all="ignore"):
+        scale = float(xp.max(xp.abs(candidate))) if candidate.size else 0.0
+        return bool(xp.all(xp.abs(values - candidate) <= math.sqrt(eps(dtype)) * max(scale, 1e-300)))
+
+
+def _factor(values, right, batch: int, dtype) -> str | None:
+    """``values = c * right`` for a constant c other than 1: say which c."""
+    a, r = xp.asarray(values, dtype=float).ravel(), xp.asarray(right, dtype=float).ravel()
+    if not (xp.all(xp.isfinite(a)) and xp.all(xp.isfinite(r))):
+        return None
+    rr, ar, aa = float(r @ r), float(a @ r), float(a @ a)
+    if rr == 0 or aa == 0:
+        return None
+    c = ar / rr
+    if max(aa - c * ar, 0.0) > eps(dtype) * aa or abs(c - 1) < 1e-6:
+        return None
+    named = [
+        (-1.0, "wrong sign: every entry is the negative of the right value"),
+        (2.0, "a factor of 2 too large"),
+        (0.5, "a factor of 2 too small"),
+        (1 / math.log(2), "off by 1/ln 2: log base 2 where the natural log is meant"),
+    ]
+    if batch > 1:
+        named += [
+            (batch, f"missing the mean over the batch: every entry is B = {batch} times too large"),
+            (1 / batch, f"divided by the batch size B = {batch} once too often (a mean where the reduction is sum)"),
+            (-batch, f"wrong sign and missing the mean over the batch (factor -{batch})"),
+        ]
+    for value, text in named:
+        if abs(c - value) <= 1e-6 * max(1.0, abs(c)):
+            return text
+    return f"off by a constant factor: every entry is {c:.6g} times the right value"
+
+
+def _first(values, candidates: list[tuple[str, Formula]], dtype) -> str | None:
+    for text, formula in candidates:
+        with xp.errstate(all="ignore"):
+            candidate = formula()
+        if _match(values, candidate, dtype):
+            return text
+    return None
+
+
+def _wrong_axis(x):
+    """Softmax normalised over the batch axis, the classic axis mix-up."""
+    return functions.softmax(xp.swapaxes(x, 0, -1)).swapaxes(0, -1) if x.shape[0] > 1 else None
+
+
+def softmax(values, x) -> str | None:
+    """For a wrong forward softmax ``(B, n)``."""
+    candidates = [
+        ("normalised over the wrong axis (the batch axis): rows are mixed across the batch", lambda: _wrong_axis(x)),
+        ("log-softmax returned instead of softmax", lambda: functions.log_softmax(x)),
+        ("exp(x) not divided by its sum: the rows are not normalised", lambda: xp.exp(x)),
+        ("softmax of -x: a sign error in the logits", lambda: functions.softmax(-x)),
+    ]
+    return _first(values, candidates, x.dtype) or _factor(values, functions.softmax(x), 1, x.dtype)
+
+
+def cross_entropy(value, x, t, reduction: str, vector: bool) -> str | None:
+    """For a wrong loss (a scalar)."""
+    right = functions.cross_entropy(x, t, "none" if vector else reduction)
+    batch = 1 if vector else x.shape[0]
+    text = _factor(value, right, batch, x.dtype)
+    if text and reduction == "mean" and "missing the mean" in text:
+        return "summed over the batch where the reduction is mean (use --reduction sum if that is meant)"
+    if text and reduction == "sum" and "once too often" in text:
+        return "averaged over the batch where the reduction is sum (use --reduction mean if that is meant)"
+    return text
+
+
+def jacobian(values, x) -> str | None:
+    """For a wrong softmax Jacobian ``(B, n, n)``."""
+    y = functions.softmax(x)
+    eye = xp.eye(x.shape[-1])
+    candidates = [
+        (
+            "only the diagonal of J is right: the element-wise y(1-y) was used, the off-diagonal -y_i*y_j is missing",
+            lambda: eye * (y * (1 - y))[..., None, :],
+        ),
+        (
+            "the off-diagonal entries have the wrong sign (+y_i*y_j)",
+            lambda: eye * (y - 2 * y * y)[..., None, :] + y[..., :, None] * y[..., None, :],
+        ),
+        ("-y y^T only: the diag(y) term is missing", lambda: -y[..., :, None] * y[..., None, :]),
+        (
+            "softmax over the wrong axis (the batch axis): rows are mixed across the batch",
+            lambda: _jacobian_of(_wrong_axis(x)),
+        ),
+    ]
+    right = y[..., :, None] * (eye - y[..., None, :])
+    return _first(values, candidates, x.dtype) or _factor(values, right, 1, x.dtype)
+
+
+def _jacobian_of(y):
+    if y is None:
+        return None
+    return y[..., :, None] * (xp.eye(y.shape[-1]) - y[..., None, :])
+
+
+def backward(values, x, g) -> str | None:
+    """For a wrong softmax backward ``J^T g`` ``(B, n)``."""
+    y = functions.softmax(x)
+    yw = _wrong_axis(x)
+    candidates = [
+        ("only the diagonal of J was used: g * y(1-y), the element-wise derivative", lambda: g * y * (1 - y)),
+        ("the <g, y> term is missing: y * g", lambda: y * g),
+        ("the upstream gradient was passed through unchanged (J taken as the identity)", lambda: g),
+        (
+            "the off-diagonal of J has the wrong sign",
+            lambda: (y - 2 * y * y) * g + y * xp.sum(g * y, -1, keepdims=True),
+        ),
+        (
+            "softmax over the wrong axis (the batch axis): rows are mixed across the batch",
+            lambda: None if yw is None else yw * (g - xp.sum(g * yw, -1, keepdims=True)),
+        ),
+    ]
+    right = y * (g - xp.sum(g * y, axis=-1, keepdims=True))
+    return _first(values, candidates, x.dtype) or _factor(values, right, 1, x.dtype)
+
+
+def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None:
+    """For a wrong ``dL/dx`` ``(B, n)``."""
+    y = functions.softmax(x)
+    batch = 1 if vector else x.shape[0]
+    w = 1 / batch if reduction == "mean" else 1.0
+    total = xp.sum(t, axis=-1, keepdims=True)
+    yw = _wrong_axis(x)
+    candidates = [
+        (
+            "ignores the non-target classes: only the target entries (y_k - t_k) are set",
+            lambda: xp.where(t != 0, y * total - t, 0) * w,
+        ),
+        (
+            "uses y - t, which needs targets summing to 1; the general form is y*sum(t) - t",
+            lambda: (y - t) * w if not xp.allclose(total, 1) else None,
+        ),
+        ("the gradient with respect to y (-t/y), not the logits", lambda: xp.where(t != 0, -t / y, 0) * w),
+        (
+            "softmax over the wrong axis (the batch axis): rows are mixed across the batch",
+            lambda: None if yw is None else (yw * total - t) * w,
+        ),
+    ]
+    right = (y * total - t) * w
+    return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype)
+
+
+OVERFLOW = "fails only with large logits: exp overflows; subtract the row maximum before exp"
+MUTATION = "mutation of the input: the function changes the arrays it is given"
