@@ -290,6 +290,8 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
             _diagnose(rows, lambda: diagnose.jacobian(full, x))
         out["softmax_jacobian"] = rows
         out["identities"] = [identities.result()]
+        if out["identities"][0].status == "failed":
+            out["identities"][0].diagnosis = next((r.diagnosis for r in rows if r.diagnosis), None)
     if want_vjp:
         rows = [_result("softmax_backward", p, vjp_cmp, method, step, note)]
         if versus_reference:

@@ -1,0 +1,101 @@
+"""Every example implementation: the correct ones pass everywhere, each buggy one fails
+the right check with the right diagnosis."""
+
+from pathlib import Path
+
+import pytest
+
+import smgrad
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+CORRECT = {
+    "numpy_layer.py": {},
+    "loops.py": {},
+    "float32_layer.py": {},
+    "integer_targets.py": {"targets": "index"},
+    "single_sample.py": {"batch": None},
+    "forward_only.py": {},
+    "layer_class.py:SoftmaxCrossEntropy": {},
+}
+
+
+def spec(name: str, folder: str) -> str:
+    return str(EXAMPLES / folder / name)
+
+
+@pytest.mark.parametrize("name", list(CORRECT))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dim", [1, 2, 10, 100])
+def test_correct_examples_pass(name, dtype, dim):
+    options = dict(CORRECT[name])
+    seeds = range(2) if name.startswith("loops") and dim == 100 else range(4)
+    for seed in seeds:
+        if "batch" not in options:
+            options["batch"] = 1 + seed % 3 * 2  # 1, 3, 5, 1
+        report = smgrad.check(spec(name, "correct"), dim=dim, dtype=dtype, seed=seed, **options)
+        assert report.passed, [(r.name, r.scenario, r.method, r.message) for r in report if r.status != "passed"]
+
+
+def test_forward_only_example_skips_the_derivatives():
+    report = smgrad.check(spec("forward_only.py", "correct"))
+    skipped = {r.name for r in report if r.status == "skipped"}
+    assert skipped == {"softmax_jacobian", "softmax_backward", "cross_entropy_grad", "identities"}
+    assert report.passed
+
+
+def test_loops_example_falls_back_from_complex_step():
+    report = smgrad.check(spec("loops.py", "correct"), dim=6)
+    numerical = [r for r in report if r.method not in (None, "reference")]
+    assert numerical and all(r.method == "richardson" for r in numerical)
+    assert all("complex step not usable" in r.message for r in numerical)
+
+
+BUGGY = {
+    "diagonal_only.py": ({"softmax_jacobian", "softmax_backward", "identities"}, "only the diagonal", {}),
+    "offdiag_sign.py": ({"softmax_jacobian", "identities"}, "wrong sign", {}),
+    "sign_flipped.py": ({"cross_entropy_grad"}, "wrong sign", {}),
+    "missing_mean.py": ({"cross_entropy_grad"}, "missing the mean", {}),
+    "wrong_axis.py": ({"softmax", "softmax_backward", "cross_entropy_grad"}, "wrong axis", {}),
+    "no_max_shift.py": ({"softmax", "softmax_backward"}, "exp overflows", {}),
+    "ignores_nontarget.py": ({"cross_entropy_grad"}, "non-target", {"targets": "index"}),
+    "mutates_input.py": ({"softmax"}, "mutation of the input", {}),
+}
+
+
+@pytest.mark.parametrize("name", list(BUGGY))
+@pytest.mark.parametrize(("dim", "dtype"), [(10, "float64"), (10, "float32"), (100, "float64"), (3, "float32")])
+def test_buggy_examples_fail_the_right_check_with_the_right_diagnosis(name, dim, dtype):
+    failing, diagnosis, options = BUGGY[name]
+    report = smgrad.check(spec(name, "buggy"), dim=dim, dtype=dtype, **options)
+    assert not report.passed
+    bad = [r for r in report if r.status in ("failed", "error")]
+    assert {r.name for r in bad} == failing
+    for r in bad:
+        assert r.status == "failed"
+        assert diagnosis in (r.diagnosis or ""), (r.name, r.scenario, r.method, r.diagnosis)
+
+
+def test_overflow_bug_fails_only_in_the_overflow_scenario():
+    report = smgrad.check(spec("no_max_shift.py", "buggy"))
+    assert {r.scenario for r in report if r.status == "failed"} == {"overflow"}
+
+
+def test_a_raising_backward_is_an_error_with_its_line():
+    report = smgrad.check(spec("backward_raises.py", "buggy"))
+    (errors,) = {r.message for r in report if r.status == "error"}
+    assert errors.startswith("raised ValueError: ") and "(backward_raises.py:17)" in errors
+    assert {r.name for r in report if r.status == "error"} == {"softmax_backward"}
+    assert {r.name for r in report if r.status == "passed"} >= {"softmax"}
+
+
+def test_a_wrong_shape_is_an_error_naming_both_shapes():
+    report = smgrad.check(spec("wrong_shape.py", "buggy"), dim=7, batch=3)
+    messages = {r.message for r in report if r.status == "error"}
+    assert messages == {"cross_entropy_grad returned shape (7,) for input of shape (3, 7); expected (3, 7)"}
+
+
+@pytest.mark.parametrize(("name", "options"), [("numpy_layer.py", {"batch": 4}), ("numpy_layer.py", {"batch": 1})])
+def test_mutation_is_not_reported_for_a_clean_implementation(name, options):
+    report = smgrad.check(spec(name, "correct"), **options)
+    assert not any(r.diagnosis for r in report)

@@ -1,0 +1,185 @@
+"""Loading and adapting implementations: every way to name one, every way to get it wrong."""
+
+import importlib.util
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import smgrad
+from smgrad.cli import cli
+from smgrad.errors import UsageError
+from smgrad.testing import assert_correct
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CORRECT = str(EXAMPLES / "correct" / "numpy_layer.py")
+
+
+def example(name: str):
+    """An example file as a module, loaded by path (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / "correct" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("def softmax(x)\n    return x\n", "SyntaxError"),
+        ("import no_such_package_for_smgrad\n", "ModuleNotFoundError: No module named 'no_such_package_for_smgrad'"),
+        ("raise RuntimeError('broken at import')\n", "RuntimeError: broken at import (bad.py:1)"),
+        ("def forward(x):\n    return x\n", "defines none of softmax"),
+        ("softmax = 3\n", "defines none of softmax"),
+    ],
+)
+def test_unusable_files_are_usage_errors(tmp_path, text, fragment):
+    result = invoke("check", "--impl", write(tmp_path, "bad.py", text))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("smgrad: error: --impl")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("no/such/file.py", "no such file"),
+        ("no_such_module_for_smgrad", "no module named 'no_such_module_for_smgrad'"),
+        (f"{CORRECT}:Missing", "has no 'Missing'"),
+        ("", "names no file or module"),
+    ],
+)
+def test_unloadable_specs_are_usage_errors(spec, fragment):
+    result = invoke("check", "--impl", spec)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_module_by_dotted_name_and_an_object_inside_it(tmp_path, monkeypatch):
+    package = tmp_path / "mynet"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text((EXAMPLES / "correct" / "numpy_layer.py").read_text())
+    (package / "ns.py").write_text(
+        "import types\nfrom mynet import layers\nops = types.SimpleNamespace(softmax=layers.softmax)\n"
+        "table = {'softmax': layers.softmax, 'cross_entropy': layers.cross_entropy}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert invoke("check", "--impl", "mynet.layers", "--quiet").exit_code == 0
+    assert invoke("check", "--impl", "mynet.ns:ops", "--quiet").stdout.startswith("PASSED: 4 of 24")
+    assert invoke("check", "--impl", "mynet.ns:table", "--quiet").stdout.startswith("PASSED: 8 of 24")
+
+
+def test_noise_from_the_implementation_does_not_corrupt_json(tmp_path):
+    noisy = write(
+        tmp_path,
+        "noisy.py",
+        "import numpy as np\nprint('loading my layer')\n"
+        "def softmax(x):\n    print('softmax called')\n    e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "    return e / e.sum(-1, keepdims=True)\n",
+    )
+    result = invoke("check", "--impl", noisy, "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["passed"] is True
+    assert "softmax called" in result.stderr
+
+
+def test_library_api_with_objects_of_every_kind():
+    layer_class, numpy_layer = example("layer_class"), example("numpy_layer")
+    as_dict = {"softmax": numpy_layer.softmax, "softmax_backward": numpy_layer.softmax_backward}
+    for impl in [
+        numpy_layer,
+        layer_class.SoftmaxCrossEntropy,
+        layer_class.SoftmaxCrossEntropy(),
+        as_dict,
+        types.SimpleNamespace(**as_dict),
+        CORRECT,
+    ]:
+        report = smgrad.check(impl, dim=5, batch=2)
+        assert report.passed
+        assert all(r.status in ("passed", "skipped") for r in report)
+        assert json.loads(report.to_json())["passed"] is True
+    assert smgrad.check().passed  # the reference
+    with pytest.raises(UsageError, match="defines none"):
+        smgrad.check(object())
+    with pytest.raises(UsageError, match="dim"):
+        smgrad.check(CORRECT, dim=0)
+
+
+def test_assert_correct_passes_and_fails_with_the_table():
+    assert assert_correct(CORRECT, dim=4).passed
+    with pytest.raises(AssertionError) as failure:
+        assert_correct(str(EXAMPLES / "buggy" / "missing_mean.py"), dim=4, scenarios=("typical",))
+    message = str(failure.value)
+    assert "cross_entropy_grad / typical: FAIL" in message
+    assert "probable cause: missing the mean over the batch" in message
+    assert "analytic" in message and "numerical" in message
+    assert "--impl" in message and "missing_mean.py" in message
+
+
+@pytest.mark.parametrize(("dtype", "rel"), [("float64", 1e-8), ("float32", 1e-3)])
+def test_small_relative_errors_in_a_user_implementation_are_caught(dtype, rel):
+    numpy_layer = example("numpy_layer")
+    scaled = {
+        "softmax": numpy_layer.softmax,
+        "softmax_jacobian": lambda x: numpy_layer.softmax_jacobian(x) * x.dtype.type(1 + rel),
+        "softmax_backward": lambda x, g: numpy_layer.softmax_backward(x, g) * x.dtype.type(1 + rel),
+        "cross_entropy_grad": lambda x, t: numpy_layer.cross_entropy_grad(x, t) * x.dtype.type(1 + rel),
+    }
+    for seed in range(5):
+        report = smgrad.check(scaled, dim=10, dtype=dtype, seed=seed)
+        failed = {r.name for r in report if r.status == "failed" and r.method != "reference"}
+        assert {"softmax_jacobian", "softmax_backward", "cross_entropy_grad"} <= failed
+
+
+def test_one_vector_and_index_targets_are_passed_as_such():
+    seen = {}
+
+    def softmax(x):
+        seen["softmax"] = x.shape
+        e = np.exp(x - x.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    def cross_entropy(x, target):
+        seen["target"] = (np.asarray(target).dtype.kind, np.shape(target))
+        z = x - x.max(-1, keepdims=True)
+        return -(z - np.log(np.exp(z).sum(-1, keepdims=True)))[..., target].sum()
+
+    smgrad.check({"softmax": softmax, "cross_entropy": cross_entropy}, dim=5, batch=None, targets="index")
+    assert seen == {"softmax": (5,), "target": ("i", ())}
+
+
+def test_the_dtype_asked_for_is_the_dtype_passed_and_returned():
+    def upcasting(x):
+        e = np.exp(x.astype(np.float64) - x.max())
+        return e / e.sum(-1, keepdims=True)
+
+    report = smgrad.check({"softmax": upcasting}, dtype="float32", scenarios=("typical",))
+    (result,) = [r for r in report if r.name == "softmax"]
+    assert result.status == "failed" and "returned float64 for float32 input" in result.message
+
+
+@pytest.mark.parametrize(
+    ("returned", "fragment"),
+    [(None, "returned None, not numbers"), ("text", "not numbers"), ([[1, 2]], "returned shape (1, 2)")],
+)
+def test_garbage_results_are_errors_not_crashes(returned, fragment):
+    report = smgrad.check({"softmax_backward": lambda x, g: returned}, dim=3, batch=2, scenarios=("typical",))
+    (result,) = [r for r in report if r.name == "softmax_backward"]
+    assert result.status == "error" and fragment in result.message
