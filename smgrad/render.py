@@ -105,7 +105,12 @@ def entries_table(result: CheckResult) -> Table:
     """The worst entries of a failed check. Forward checks compare a value with an
     independently computed expected value, derivative checks analytic with numerical."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    value, expected = ("value", "expected") if result.name in FORWARD else ("analytic", "numerical")
+    if result.method == "reference":
+        value, expected = ("analytic", "reference")
+    elif result.name in FORWARD or result.name == "identities":
+        value, expected = ("value", "expected")
+    else:
+        value, expected = ("analytic", "numerical")
     for name in ("index", value, expected, "error", "allowed"):
         table.add_column(name, justify="right" if name != "index" else "left", no_wrap=True)
     for e in result.worst:
@@ -123,20 +128,41 @@ def report_renderables(report: Report) -> list:
         Text(title, style="bold"),
         check_table(report),
     ]
+    failed = {(r.name, r.scenario) for r in report if r.status == "failed" and r.method != "reference"}
+    notes: dict[str, list[CheckResult]] = {}
     for r in report:
         if r.status in ("failed", "error"):
-            versus = " (vs the seed's formula)" if r.method == "reference" else ""
-            parts.append(Text(f"{r.name} / {r.scenario}{versus}: {LABEL[r.status]}", style=STYLE[r.status]))
-            if r.message:
-                parts.append(Text("  " + r.message))
-            if r.diagnosis:
-                parts.append(Text("  probable cause: " + r.diagnosis, style="bold"))
-            if r.status == "failed" and r.worst:
-                parts.append(entries_table(r))
+            parts += _failure(r, also=r.method == "reference" and (r.name, r.scenario) in failed)
         elif r.message and r.status == "passed" and r.name != "identities":
-            parts.append(Text(f"note: {r.name} / {r.scenario}: {r.message}", style="dim"))
+            notes.setdefault(r.message, []).append(r)
+    for message, rows in notes.items():
+        names = ", ".join(dict.fromkeys(r.name for r in rows))
+        scenarios = ", ".join(dict.fromkeys(r.scenario for r in rows))
+        parts.append(Text(f"note: {message} ({names}; {scenarios})", style="dim"))
     rtol = c.rtol if c.rtol is not None else errormodel.rtol(c.dtype, c.dim)
     parts.append(Text(f"allowed = atol + rtol·|numerical|; atol: method's error bound; rtol = {rtol:.2g}", style="dim"))
+    return parts
+
+
+def _failure(r: CheckResult, also: bool) -> list:
+    """What a failed or errored row shows below the table. A comparison with the seed's
+    formula that fails beside a failed numerical one is summarised in one line."""
+    if also:
+        return [
+            Text(
+                f"{r.name} / {r.scenario}: also wrong against the seed's formula "
+                f"(error {number(r.error)}, allowed {number(r.allowed)})",
+                style=STYLE[r.status],
+            )
+        ]
+    versus = " (vs the seed's formula)" if r.method == "reference" else ""
+    parts: list = [Text(f"{r.name} / {r.scenario}{versus}: {LABEL[r.status]}", style=STYLE[r.status])]
+    if r.message:
+        parts.append(Text("  " + r.message))
+    if r.diagnosis:
+        parts.append(Text("  probable cause: " + r.diagnosis, style="bold"))
+    if r.status == "failed" and r.worst:
+        parts.append(entries_table(r))
     return parts
 
 
