@@ -62,6 +62,8 @@ class Comparison:
         self.max_atol = 0.0
         self.rtol = 0.0
         self.max_ratio = 0.0
+        self.nonfinite_analytic = 0
+        self.nonfinite_numerical = 0
         self._worst: list[tuple[float, Entry]] = []
 
     def add(self, analytic, numerical, tol: Tolerance, index_of: Callable[[int], tuple]) -> None:
@@ -79,6 +81,9 @@ class Comparison:
             ratio = err / allowed
             rel = err / xp.maximum(size, atol)
             worst, worst_rel = float(xp.max(ratio)), float(xp.max(rel))
+            if not math.isfinite(worst) or math.isnan(worst_rel):
+                self.nonfinite_analytic += int(xp.count_nonzero(~xp.isfinite(a)))
+                self.nonfinite_numerical += int(xp.count_nonzero(~xp.isfinite(n)))
             if math.isnan(worst) or math.isnan(worst_rel):
                 # 0/0 is a pass (nothing allowed, nothing wrong); a NaN value is not.
                 ratio = _nan_to_inf(xp.where(err == 0, 0.0, ratio))
