@@ -6,6 +6,7 @@ runs in which a relative error injected into the analytic derivatives (1e-8 in f
 1e-3 in float32) is caught.
 
     python benchmarks/verdict_grid.py [--seeds 50] [--dims 1,2,3,10,100] [--batches 1,...,8]
+    python benchmarks/verdict_grid.py --impl examples/correct/loops.py --impl path@targets=index,batch=none
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import dataclasses
 import time
 
+import smgrad
 from smgrad import analytic
 from smgrad.checks import Config, run
 from smgrad.impl import reference
@@ -40,9 +42,17 @@ def main() -> None:
     parser.add_argument("--batches", default="1,2,3,4,5,6,7,8")
     parser.add_argument("--methods", default="auto,complex,richardson,central,forward,backward")
     parser.add_argument("--no-inject", action="store_true", help="only the false-alarm half")
+    parser.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        help="check this correct implementation instead (repeatable; no injection)",
+    )
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
     batches = [None if b == "none" else int(b) for b in args.batches.split(",")]
+    if args.impl:
+        return correct_grid(args, dims, batches)
     print(f"{'method':<11} {'dtype':<8} {'runs':>6} {'worst err/allowed':>18} {'bug caught':>11} {'seconds':>8}")
     for method in args.methods.split(","):
         for dtype in ("float64", "float32"):
@@ -65,6 +75,29 @@ def main() -> None:
             bug_runs = 0 if args.no_inject else runs - args.seeds * len(batches) * (1 in dims)
             share = f"{caught}/{bug_runs}"
             print(f"{method:<11} {dtype:<8} {runs:>6} {worst:>18.3g} {share:>11} {time.perf_counter() - t0:>8.1f}")
+
+
+def correct_grid(args, dims, batches) -> None:
+    """Correct implementations: count the runs and any false alarm."""
+    print(f"{'implementation':<44} {'dtype':<8} {'runs':>6} {'false alarms':>13} {'seconds':>8}")
+    for spec in args.impl:
+        path, _, extra = spec.partition("@")  # path@targets=index,batch=none
+        options = dict(item.split("=") for item in extra.split(",") if item)
+        for dtype in ("float64", "float32"):
+            t0 = time.perf_counter()
+            runs = alarms = 0
+            for seed in range(args.seeds):
+                for dim in dims:
+                    for batch in [None] if options.get("batch") == "none" else batches:
+                        report = smgrad.check(
+                            path, dim=dim, batch=batch, seed=seed, dtype=dtype, targets=options.get("targets", "onehot")
+                        )
+                        runs += 1
+                        if not report.passed:
+                            alarms += 1
+                            bad = [f"{r.name}/{r.scenario}/{r.method}" for r in report if r.status != "passed"]
+                            print(f"  FALSE ALARM {path} seed={seed} dim={dim} batch={batch} {dtype}: {bad}")
+            print(f"{path:<44} {dtype:<8} {runs:>6} {alarms:>13} {time.perf_counter() - t0:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -118,9 +118,9 @@ def _guarded(name: str, p: problems.Problem, body) -> CheckResult:
         return _error(name, p, e)
 
 
-def _error(name: str, p: problems.Problem, e: Exception, method: str | None = None) -> CheckResult:
+def _error(name: str, p: problems.Problem, e: Exception) -> CheckResult:
     message = str(e) if isinstance(e, ImplementationError) else f"raised {describe(e)}"
-    return CheckResult(name, p.scenario, "error", method=method, message=message)
+    return CheckResult(name, p.scenario, "error", message=message)
 
 
 def _skipped(name: str, p: problems.Problem, missing: str) -> CheckResult:
