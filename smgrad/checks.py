@@ -8,6 +8,8 @@ Checks, in the order they are reported:
 * ``softmax_backward``   ``J^T g`` against the numerical derivative of ``<g, softmax>``;
 * ``cross_entropy``      the loss against an independently written formula;
 * ``cross_entropy_grad`` ``dL/dx`` against the numerical derivative of the loss;
+* ``cross_entropy_hessian`` the numerical derivative of the gradient against the Hessian
+                         ``sum(t) (diag(y) - y y^T)`` (divided by B for mean);
 * ``identities``         the seed's identities on ``J``: symmetric, rows summing to 0, and
                          ``J^T (-t / y) = y * sum(t) - t`` (the chain rule of the seed).
 
@@ -32,6 +34,7 @@ CHECKS = (
     "softmax_backward",
     "cross_entropy",
     "cross_entropy_grad",
+    "cross_entropy_hessian",
     "identities",
 )
 
@@ -43,7 +46,15 @@ def run(config: Config, impl: Implementation | None = None) -> Report:
     by_check: dict[str, list[CheckResult]] = {name: [] for name in CHECKS}
     for scenario in config.scenarios:
         problem = problems.make_problem(
-            scenario, config.dim, config.batch, xp.dtype(config.dtype), config.seed, config.scale, config.targets
+            scenario,
+            config.dim,
+            config.batch,
+            xp.dtype(config.dtype),
+            config.seed,
+            config.scale,
+            config.targets,
+            config.label_smoothing,
+            config.target_sum,
         )
         for result in _scenario(impl, ref, problem, config):
             by_check[result.name].append(result)
@@ -83,8 +94,18 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
             *_cross_entropy_grad(
                 impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
             ),
+            _guarded("cross_entropy_hessian", p, lambda: _cross_entropy_hessian(impl, p, cfg)),
         ]
+    _hessian_follows_gradient(results)
     return [_with_notes(impl, r) for r in results]
+
+
+def _hessian_follows_gradient(results: list[CheckResult]) -> None:
+    """A wrong gradient has a wrong derivative: the Hessian inherits its diagnosis."""
+    hessian = next((r for r in results if r.name == "cross_entropy_hessian"), None)
+    why = next((r.diagnosis for r in results if r.name == "cross_entropy_grad" and r.diagnosis), None)
+    if hessian is not None and hessian.status == "failed" and why and not hessian.diagnosis:
+        hessian.diagnosis = f"follows from cross_entropy_grad: {why}"
 
 
 def _trusted(impl: Implementation, function, forward: CheckResult):
@@ -385,6 +406,34 @@ def _cross_entropy_grad_pass(impl, losses, p, cfg, basis) -> list[CheckResult]:
         rows.append(_result("cross_entropy_grad", p, ref, "reference"))
     _diagnose(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
     return rows
+
+
+def _cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """The Jacobian of the implementation's gradient, numerically, against the seed's
+    Hessian ``sum(t) (diag(y) - y y^T)`` per row, divided by B for mean reduction."""
+    if impl.row_gradients is None:
+        return _skipped("cross_entropy_hessian", p, "cross_entropy_grad")
+    x, t = p.x, p.t
+    N, n = x.shape
+    weight = _row_weight(p, cfg)
+
+    def f(X):
+        return xp.asarray(impl.row_gradients(X, xp.tile(t, (X.shape[0] // N, 1))))
+
+    y = functions.softmax(x)
+    total = xp.sum(t, axis=-1, keepdims=True)
+    scales = errormodel.Scales.of(
+        x, value=xp.max(xp.abs(y * total - t), axis=-1, keepdims=True), slope=xp.sum(xp.abs(t), axis=-1, keepdims=True)
+    )
+    method, note = _method(f, x, scales, cfg)
+    h = _step(method, scales, cfg)
+    tol = _tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg)
+    cmp = Comparison()
+    for cols, D in numdiff.jacobian_columns(f, x, method, h, _chunk(p, n, cfg)):
+        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols) * total[:, :, None], -1, 0)
+        index_of = _index_of(D.shape, p.vector, lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]])))
+        cmp.add(weight * exact, weight * D, tol, index_of)
+    return _result("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note)
 
 
 class _Identities:

@@ -34,6 +34,8 @@ class Config:
     rtol: float | None = None
     atol: float | None = None
     targets: str = "onehot"
+    label_smoothing: float = 0.0
+    target_sum: float = 1.0
     reduction: str = "mean"
     max_memory: int = 256 * 2**20
     impl: str | None = None
@@ -58,6 +60,15 @@ class Config:
         _require(
             self.targets in problems.TARGETS,
             f"targets must be one of {', '.join(problems.TARGETS)}, not {self.targets!r}",
+        )
+        _require(
+            _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1,
+            f"label smoothing must be a number in [0, 1), not {self.label_smoothing!r}",
+        )
+        _require(_positive(self.target_sum), f"target sum must be a finite number > 0, not {self.target_sum!r}")
+        _require(
+            self.targets != "index" or (self.label_smoothing == 0 and self.target_sum == 1),
+            "class-id targets (--targets index) cannot carry label smoothing or a target sum; use onehot or soft",
         )
         _require(self.reduction in ("mean", "sum"), f"reduction must be mean or sum, not {self.reduction!r}")
         _require(

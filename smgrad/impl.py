@@ -31,7 +31,8 @@ class Implementation:
     """The protocol functions, on rows. Missing ones are None.
 
     ``row_losses(X, T) -> (N,)`` is the per-row loss behind ``cross_entropy``, which is
-    what gets differentiated numerically (rows are independent, the reduction is not).
+    what gets differentiated numerically (rows are independent, the reduction is not);
+    ``row_gradients(X, T) -> (N, n)`` likewise the gradient of each row's own loss.
     ``softmax_jacobian_block(X, rows, cols)``, where present, gives part of the Jacobian
     so that a large one is never formed whole. ``notes`` collects, per function name,
     what was seen wrong in its calls (an input changed in place, a wrong dtype).
@@ -44,6 +45,7 @@ class Implementation:
     cross_entropy: Callable | None = None
     cross_entropy_grad: Callable | None = None
     row_losses: Callable | None = None
+    row_gradients: Callable | None = None
     softmax_jacobian_block: Callable | None = None
     is_reference: bool = False
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -59,6 +61,7 @@ def reference(reduction: str = "mean") -> Implementation:
         cross_entropy=lambda x, t: functions.cross_entropy(x, t, reduction),
         cross_entropy_grad=lambda x, t: analytic.cross_entropy_grad(x, t, reduction),
         row_losses=lambda x, t: functions.cross_entropy(x, t, "none"),
+        row_gradients=lambda x, t: analytic.cross_entropy_grad(x, t, "none"),
         softmax_jacobian_block=analytic.softmax_jacobian_block,
         is_reference=True,
     )
@@ -204,7 +207,7 @@ def _what(out) -> str:
     return "None" if out is None else f"{type(out).__name__} of {xp.asarray(out, dtype=object).dtype}"
 
 
-def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str) -> Implementation:
+def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str, reduction: str) -> Implementation:
     """The user's functions as an :class:`Implementation` on rows.
 
     ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
@@ -243,6 +246,9 @@ def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str) -> 
     if "cross_entropy_grad" in watch:
         g = watch["cross_entropy_grad"]
         impl["cross_entropy_grad"] = lambda X, T: rows(g, X, target(T), out=(n_of(X),))
+        # A mean over a stack of rows divides by their number: undo it, row by row.
+        unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
+        impl["row_gradients"] = lambda X, T: impl["cross_entropy_grad"](X, T) * unmean(X)
     return Implementation(name=name, notes=notes, **impl)
 
 
@@ -255,14 +261,14 @@ def as_implementation(impl, vector: bool, targets: str, reduction: str) -> Imple
     if isinstance(impl, Implementation):
         return impl
     if isinstance(impl, str):
-        return adapt(load(impl), impl, vector, targets)
+        return adapt(load(impl), impl, vector, targets, reduction)
     if inspect.isclass(impl):
         impl = _instance_or_class(impl)
     found = _functions(impl)
     name = getattr(impl, "__name__", type(impl).__name__)
     if not found:
         raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
-    return adapt(found, name, vector, targets)
+    return adapt(found, name, vector, targets, reduction)
 
 
 def _instance_or_class(cls):

@@ -64,8 +64,15 @@ def make_problem(
     seed: int,
     scale: float = 2.0,
     targets: str = "onehot",
+    label_smoothing: float = 0.0,
+    target_sum: float = 1.0,
 ) -> Problem:
-    """Draw one scenario's problem. ``batch=None`` means one 1-D vector."""
+    """Draw one scenario's problem. ``batch=None`` means one 1-D vector.
+
+    Targets are one-hot (``index`` also gives the class ids) or soft (Dirichlet rows);
+    ``label_smoothing`` mixes them with the uniform distribution, ``(1 - e) t + e / n``,
+    and ``target_sum`` scales them, to exercise the general gradient ``y sum(t) - t``.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     if targets not in TARGETS:
@@ -80,6 +87,7 @@ def make_problem(
     else:
         t = xp.zeros((rows, dim))
         t[xp.arange(rows), labels] = 1.0
+    t = ((1 - label_smoothing) * t + label_smoothing / dim) * target_sum
     g = rng.standard_normal((rows, dim))
     return Problem(
         scenario=scenario,

@@ -14,7 +14,11 @@ from smgrad.report import Report
 
 
 def with_functions(**replacements):
-    ref = reference(replacements.pop("reduction", "mean"))
+    """The reference (mean reduction) with some functions replaced, on rows."""
+    ref = reference("mean")
+    grad = replacements.get("cross_entropy_grad")
+    if grad is not None:  # the gradient of each row's own loss, undoing the mean
+        replacements["row_gradients"] = lambda x, t: grad(x, t) * x.shape[0]
     return dataclasses.replace(ref, name="test", softmax_jacobian_block=None, **replacements)
 
 
@@ -39,7 +43,13 @@ def test_small_relative_errors_are_caught(dtype, rel, seed):
     report = run(Config(dim=10, dtype=dtype, seed=seed), scaled)
     failed = {r.name for r in report if r.status == "failed"}
     # identities too: J^T(-t/y) comes out (1 + rel)(y - t)
-    assert failed == {"softmax_jacobian", "softmax_backward", "cross_entropy_grad", "identities"}
+    assert failed == {
+        "softmax_jacobian",
+        "softmax_backward",
+        "cross_entropy_grad",
+        "cross_entropy_hessian",
+        "identities",
+    }
 
 
 def _diagonal_only(x):
@@ -59,17 +69,17 @@ def _naive_softmax(x):
         (
             "sign flipped",
             {"cross_entropy_grad": lambda x, t: t - functions.softmax(x)},
-            {"cross_entropy_grad"},
+            {"cross_entropy_grad", "cross_entropy_hessian"},
         ),
         (
             "missing batch mean",
             {"cross_entropy_grad": lambda x, t: functions.softmax(x) - t},
-            {"cross_entropy_grad"},
+            {"cross_entropy_grad", "cross_entropy_hessian"},
         ),
         (
             "y - t for targets that do not sum to 1 is fine; y alone is not",
             {"cross_entropy_grad": lambda x, t: functions.softmax(x) / x.shape[0]},
-            {"cross_entropy_grad"},
+            {"cross_entropy_grad"},  # y alone has the right Hessian: only the gradient fails
         ),
         (
             "softmax over the wrong axis",
@@ -106,12 +116,18 @@ def test_raising_implementation_is_an_error_result_not_a_crash():
 
 def test_missing_functions_are_skipped():
     only_forward = dataclasses.replace(
-        with_functions(), softmax_jacobian=None, softmax_backward=None, cross_entropy_grad=None
+        with_functions(), softmax_jacobian=None, softmax_backward=None, cross_entropy_grad=None, row_gradients=None
     )
     report = run(Config(dim=4), only_forward)
     assert report.passed
     skipped = {r.name for r in report if r.status == "skipped"}
-    assert skipped == {"softmax_jacobian", "softmax_backward", "cross_entropy_grad", "identities"}
+    assert skipped == {
+        "softmax_jacobian",
+        "softmax_backward",
+        "cross_entropy_grad",
+        "cross_entropy_hessian",
+        "identities",
+    }
 
 
 @pytest.mark.parametrize(

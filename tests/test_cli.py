@@ -42,7 +42,7 @@ def test_check_passes_on_the_reference_and_shows_every_check():
         assert scenario in result.stdout
     assert "PASSED" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last == "PASSED: 24 of 24 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
+    assert last == "PASSED: 28 of 28 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
@@ -51,7 +51,7 @@ def test_json_has_the_documented_shape():
     data = json.loads(result.stdout)
     assert set(data) == {"passed", "summary", "config", "checks"}
     assert data["passed"] is True
-    assert data["summary"] == {"passed": 24, "failed": 0, "skipped": 0, "error": 0, "total": 24}
+    assert data["summary"] == {"passed": 28, "failed": 0, "skipped": 0, "error": 0, "total": 28}
     assert data["config"]["dim"] == 6 and data["config"]["batch"] == 4
     assert len(data["checks"]) == len(CHECKS) * len(SCENARIOS)
     for check in data["checks"]:
@@ -71,7 +71,7 @@ def test_impossible_tolerances_force_a_failure_with_the_worst_entries():
         worst = check["worst"]
         assert worst["error"] > worst["allowed"] == 0
         assert check["atol"] == 0 and check["rtol"] == 0
-        rank = {"cross_entropy": 0, "softmax_jacobian": 3}.get(check["name"], 2)  # (b, i, j), (b, j), ()
+        rank = {"cross_entropy": 0, "softmax_jacobian": 3, "cross_entropy_hessian": 3}.get(check["name"], 2)
         assert len(worst["index"]) == rank
 
 
