@@ -173,6 +173,12 @@ def cli():
 @click.option("--rtol", type=Number(0), default=None, help="Override the relative tolerance.")
 @click.option("--atol", type=Number(0), default=None, help="Override the absolute tolerance.")
 @click.option("--targets", type=click.Choice(problems.TARGETS), default="onehot", show_default=True)
+@click.option(
+    "--label-smoothing", type=Number(0), default=0.0, show_default=True, help="Mix targets with uniform: (1-e)t + e/n."
+)
+@click.option(
+    "--target-sum", type=Number(0, open_=True), default=1.0, show_default=True, help="Scale targets to this sum."
+)
 @click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
 @click.option(
     "--impl",
@@ -185,7 +191,24 @@ def cli():
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
 def check(
-    dim, batch, seed, dtype, method, step, scale, scenarios, rtol, atol, targets, reduction, spec, fmt, output, quiet
+    dim,
+    batch,
+    seed,
+    dtype,
+    method,
+    step,
+    scale,
+    scenarios,
+    rtol,
+    atol,
+    targets,
+    label_smoothing,
+    target_sum,
+    reduction,
+    spec,
+    fmt,
+    output,
+    quiet,
 ):
     """Check the analytic derivatives against numerical ones, in every scenario.
 
@@ -216,6 +239,8 @@ def check(
         rtol=rtol,
         atol=atol,
         targets=targets,
+        label_smoothing=label_smoothing,
+        target_sum=target_sum,
         reduction=reduction,
         impl=spec,
     )
@@ -286,6 +311,120 @@ def jacobian(dim, seed, dtype, method, step, scale, scenario, fmt):
     else:
         render.print_jacobian(_console(), view, dtype, seed)
     return EXIT_OK if view.passed else EXIT_FAILED
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=click.Choice(["softmax_jacobian", "cross_entropy_grad"]),
+    default="softmax_jacobian",
+    show_default=True,
+    help="What to differentiate.",
+)
+@click.option("--dim", type=Whole(1, 1000), default=10, show_default=True, help="Number of classes (at most 1000).")
+@click.option("--seed", type=Whole(0), default=0, show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default="float64", show_default=True)
+@click.option("--scale", type=Number(0, open_=True), default=2.0, show_default=True, help="Spread of the logits.")
+@click.option(
+    "--methods",
+    default="all",
+    show_default=True,
+    callback=lambda c, p, v: _methods(v),
+    help="Comma-separated, from forward, backward, central, richardson, complex.",
+)
+@click.option("--impl", "spec", default=None, metavar="SPEC", help="Sweep over your own forward functions.")
+@click.option(
+    "--batch",
+    type=click.Choice(["1", "none"]),
+    default="1",
+    show_default=True,
+    help="'none' passes your functions one 1-D vector, for single-sample implementations.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--plot", "plot_file", default=None, metavar="FILE", help="Write a log-log figure (.png, .svg, .pdf).")
+def sweep(target, dim, seed, dtype, scale, methods, spec, batch, fmt, plot_file):
+    """Show the error of each numerical method against the step size.
+
+    Truncation error falls with the step and rounding error grows as it shrinks: a
+    "V" per real-step method, bottoming out near eps^(1/(p+1)); the complex step has
+    no subtraction and stays at rounding level. Shows the best step found, the step
+    smgrad picks by default and the textbook optimum.
+
+    \b
+    Example:
+        smgrad sweep --dim 10
+        smgrad sweep --target cross_entropy_grad --dtype float32 --plot sweep.png
+    """
+    from smgrad import render
+    from smgrad.impl import as_implementation
+    from smgrad.sweep import sweep as run_sweep
+
+    implementation = as_implementation(spec, batch == "none", "onehot", "mean") if spec else None
+    result = run_sweep(target, dim, seed, dtype, methods, implementation, scale)
+    if plot_file:
+        from smgrad.plot import plot_sweep
+
+        plot_sweep(result, plot_file)
+    if fmt == "json":
+        click.echo(render.json_text(result.to_dict()))
+    else:
+        render.print_sweep(_console(), result)
+        if plot_file:
+            click.echo(f"figure written to {plot_file}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--dim", type=Whole(1, 8), default=4, show_default=True, help="Number of classes (at most 8).")
+@click.option("--seed", type=Whole(0), default=0, show_default=True)
+@click.option("--targets", type=click.Choice(["onehot", "soft"]), default="onehot", show_default=True)
+@click.option(
+    "--target-sum",
+    type=Number(0, open_=True),
+    default=1.0,
+    show_default=True,
+    help="Scale the targets to this sum, to see which step needs Σt = 1.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def derive(dim, seed, targets, target_sum, fmt):
+    """Walk through the seed's derivation, each line evaluated on a random sample.
+
+    Softmax, the two cases of its Jacobian, and the cross-entropy gradient from the
+    chain rule down to y - t. With targets that do not sum to 1 (--target-sum 0.7) the
+    step that needs sum(t) = 1 is shown failing, followed by the general form
+    y*sum(t) - t. Exit code 1 if a line that should hold does not.
+
+    \b
+    Example:
+        smgrad derive
+        smgrad derive --targets soft --target-sum 0.7
+    """
+    from smgrad import render
+    from smgrad.derive import derive as run_derive
+    from smgrad.derive import sample
+
+    chains = run_derive(dim, seed, targets, target_sum)
+    s = sample(dim, seed, targets, target_sum)
+    needs_unit = [line for c in chains for line in c.lines if not line.holds and not line.step.assumes_unit_sum]
+    if fmt == "json":
+        click.echo(render.json_text(render.derivation_dict(chains, s.x, s.t)))
+    else:
+        render.print_derivation(_console(), chains, s.x, s.t, seed)
+    return EXIT_FAILED if needs_unit else EXIT_OK
+
+
+def _methods(value: str) -> tuple[str, ...]:
+    from smgrad.errormodel import METHODS as ALL
+
+    if value == "all":
+        return ALL
+    names = tuple(m.strip() for m in value.split(",") if m.strip())
+    unknown = [m for m in names if m not in ALL]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown method {', '.join(map(repr, unknown)) or repr(value)}; choose from {', '.join(ALL)} or all"
+        )
+    return names
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import shlex
 
 from rich import box
@@ -16,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smgrad import errormodel
+from smgrad.backend import xp
 from smgrad.config import Config
 from smgrad.report import CheckResult, Report
 
@@ -48,6 +50,8 @@ def reproduce(config: Config) -> str:
         "--rtol": "rtol",
         "--atol": "atol",
         "--targets": "targets",
+        "--label-smoothing": "label_smoothing",
+        "--target-sum": "target_sum",
         "--reduction": "reduction",
     }
     for flag, name in optional.items():
@@ -275,3 +279,127 @@ def print_jacobian(console: Console, view, dtype: str, seed: int) -> None:
             Text("holds" if f.holds else "FAILS", style="green" if f.holds else "bold red"),
         )
     console.print(facts)
+
+
+def _bar(error: float, lo: float, width: int) -> str:
+    """A bar whose length is log10(error) on [lo, 1]: longer is worse."""
+    if not math.isfinite(error):
+        return "█" * width + " (no number)"
+    if error <= 0:
+        return ""
+    frac = (math.log10(error) - lo) / -lo
+    return "█" * max(1, round(min(1.0, max(0.0, frac)) * width))
+
+
+def print_sweep(console: Console, s, width: int = 34) -> None:
+    """Per method, the error at each step as a bar on a log scale; then a summary."""
+    lo = math.floor(math.log10(float(xp.finfo(s.dtype).eps))) - 1
+    console.print(
+        Text(f"smgrad sweep · {s.target} · {s.implementation} · dim {s.dim} · {s.dtype} · seed {s.seed}", style="bold")
+    )
+    console.print(f"error = max |numerical − exact| / max |exact|; bars on a log scale from 1e{lo} to 1")
+    if s.note:
+        console.print(Text(f"note: {s.note}", style="dim"))
+    for m in s.methods:
+        table = Table(
+            title=f"{m.method} (order {m.order})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            show_edge=False,
+        )
+        for name, justify in [("step", "right"), ("error", "right"), ("", "left"), (" ", "left")]:
+            table.add_column(name, justify=justify, no_wrap=True)
+        best_step = m.best[0]
+        default = min(m.steps, key=lambda h: abs(math.log(h / m.default_step)))
+        for h, e in zip(m.steps, m.errors, strict=True):
+            marks = [w for w, hit in (("best", h == best_step), ("≈ default", h == default)) if hit]
+            style = "bold green" if h == best_step else ""
+            table.add_row(
+                f"{h:.0e}",
+                number(e) if math.isfinite(e) else "-",
+                Text(_bar(e, lo, width), style=style),
+                ", ".join(marks),
+            )
+        console.print(table)
+    summary = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in ("method", "best step", "its error", "default step", "its error", "eps^(1/(p+1))"):
+        summary.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
+    for m in s.methods:
+        step, error = m.best
+        summary.add_row(
+            m.method,
+            f"{step:.0e}",
+            number(error),
+            f"{m.default_step:.1e}",
+            number(m.error_at(m.default_step)),
+            "-" if m.theory_step is None else f"{m.theory_step:.1e}",
+        )
+    console.print(summary)
+    console.print(
+        Text(
+            "The default step minimises the error bound smgrad allows (README, Tolerances), so it sits "
+            "a little above the best step seen: the bound assumes the worst derivatives and rounding.",
+            style="dim",
+        )
+    )
+
+
+def _values(v) -> str:
+    if v.ndim == 1:
+        return "[" + ", ".join(f"{float(a):.4g}" for a in v) + "]"
+    return f"{v.shape[0]}×{v.shape[1]} matrix, largest |entry| {float(abs(v).max()):.4g}"
+
+
+def print_derivation(console: Console, chains, x, t, seed: int) -> None:
+    """Each chain of the derivation: formula, reason, value, difference to the line before."""
+    console.print(Text(f"smgrad derive · dim {len(x)} · seed {seed} · Σ_i t_i = {float(t.sum()):.4g}", style="bold"))
+    console.print(f"x = {_values(x)}")
+    console.print(f"t = {_values(t)}")
+    console.print("Each line is evaluated on this x and t; Δ is its largest difference to the line before.")
+    for chain in chains:
+        console.print()
+        console.print(Text(chain.title, style="bold underline"))
+        for number_, line in enumerate(chain.lines, 1):
+            console.print(Text(f"{number_:>3}  {line.step.formula}", style="bold" if line.holds else "bold red"))
+            console.print(Text(f"     {line.step.reason}", style="dim"))
+            verdict = Text()
+            if line.difference is not None:
+                ok = line.holds
+                verdict = Text(
+                    f"Δ {number(line.difference)} {'≤' if ok else '>'} {number(line.allowed)} ",
+                    style="green" if ok else "bold red",
+                )
+                verdict.append("holds" if ok else "does NOT hold")
+            console.print(Text(f"     {_values(line.value)}  ").append(verdict))
+            if not line.holds and line.step.assumes_unit_sum:
+                console.print(
+                    Text(f"     this step uses Σ_i t_i = 1, but here Σ_i t_i = {float(t.sum()):.4g}", style="bold red")
+                )
+            if line.step.reason.startswith("the general form"):
+                console.print(Text("     (compared with the line before the one that needs Σ_i t_i = 1)", style="dim"))
+
+
+def derivation_dict(chains, x, t) -> dict:
+    return {
+        "x": [float(v) for v in x],
+        "t": [float(v) for v in t],
+        "chains": [
+            {
+                "title": c.title,
+                "lines": [
+                    {
+                        "formula": line.step.formula,
+                        "reason": line.step.reason,
+                        "value": line.value.tolist(),
+                        "difference": line.difference,
+                        "allowed": line.allowed,
+                        "holds": line.holds,
+                        "assumes_unit_sum": line.step.assumes_unit_sum,
+                    }
+                    for line in c.lines
+                ],
+            }
+            for c in chains
+        ],
+    }
