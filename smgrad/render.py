@@ -297,7 +297,7 @@ def print_sweep(console: Console, s, width: int = 34) -> None:
     console.print(
         Text(f"smgrad sweep · {s.target} · {s.implementation} · dim {s.dim} · {s.dtype} · seed {s.seed}", style="bold")
     )
-    console.print(f"error = max |numerical − exact| / max |exact|; bars on a log scale from 1e{lo} to 1")
+    console.print(f"error = max|numerical − exact| / max|exact|; bars: log10(error), 1e{lo} to 1")
     if s.note:
         console.print(Text(f"note: {s.note}", style="dim"))
     for m in s.methods:

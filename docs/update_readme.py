@@ -1,0 +1,55 @@
+"""Re-run every command shown in README.md and put its real output back in place.
+
+Every ``$ smgrad ...`` line of a fenced block that starts with one is re-run at 80
+columns and followed by its output. An output that elides part of itself with a line
+``...`` keeps the same number of lines before and after the elision.
+
+    python docs/update_readme.py [--check]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCK = re.compile(r"```\n(\$ smgrad [^\n]*)\n(.*?)```", re.S)
+
+
+def run(command: str) -> list[str]:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    smgrad = Path(sys.executable).with_name("smgrad")  # the console script, as a user runs it
+    args = [str(smgrad), *shlex.split(command[len("$ smgrad ") :])]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=README.parent)
+    return [line.rstrip() for line in (done.stdout + done.stderr).rstrip("\n").splitlines()]
+
+
+def refresh(match: re.Match) -> str:
+    lines = [match.group(1), *match.group(2).rstrip("\n").splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.startswith("$ smgrad ")]
+    out = []
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        command, old = lines[start], lines[start + 1 : end]
+        new = run(command)
+        if "..." in old:
+            cut = old.index("...")
+            head, tail = cut, len(old) - cut - 1
+            new = [*new[:head], "...", *new[len(new) - tail :]] if len(new) > head + tail else new
+        out += [command, *new]
+    return "```\n" + "\n".join(out) + "\n```"
+
+
+def main() -> None:
+    text = README.read_text()
+    updated = BLOCK.sub(refresh, text)
+    if "--check" in sys.argv:
+        sys.exit(0 if updated == text else 1)
+    README.write_text(updated)
+
+
+if __name__ == "__main__":
+    main()
