@@ -45,7 +45,8 @@ def plot_sweep(s, path: str) -> None:
     ax.axhline(eps, color="grey", linestyle="--", linewidth=1, label="machine epsilon")
     ax.set_xlabel("step h")
     ax.set_ylabel("max |numerical − exact| / max |exact|")
-    ax.set_title(f"Finite-difference error of the {s.target.replace('_', ' ')} · n = {s.dim} · {s.dtype}")
+    what = {"softmax_jacobian": "softmax Jacobian", "cross_entropy_grad": "cross-entropy gradient"}[s.target]
+    ax.set_title(f"Finite-difference error of the {what} · n = {s.dim} · {s.dtype}")
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     ax.legend(
         loc="lower left", fontsize=9, title="circles: smgrad's default step\ndotted: eps^(1/(p+1))", title_fontsize=8

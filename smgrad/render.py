@@ -66,9 +66,12 @@ def reproduce(config: Config) -> str:
 
 
 def verdict(report: Report) -> str:
-    """``PASSED: 24 of 24 checks`` or ``FAILED: 3 failed, 1 error of 24 checks``, with skips."""
+    """``PASSED: all 28 checks``, ``PASSED: 8 of 28 checks (20 skipped)`` or
+    ``FAILED: 3 failed, 1 error of 28 checks``."""
     s = report.summary
-    if report.passed:
+    if report.passed and not s["skipped"]:
+        counts = f"all {s['total']} checks"
+    elif report.passed:
         counts = f"{s['passed']} of {s['total']} checks"
     else:
         bad = [f"{s['failed']} failed"] if s["failed"] else []

@@ -42,7 +42,7 @@ def test_check_passes_on_the_reference_and_shows_every_check():
         assert scenario in result.stdout
     assert "PASSED" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last == "PASSED: 28 of 28 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
+    assert last == "PASSED: all 28 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
