@@ -4,18 +4,18 @@
 report; ``smgrad.testing.assert_correct`` does the same inside a test.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("smgrad")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
 __all__ = ["__version__", "check"]
 
 
 def __getattr__(name: str):
-    # Imported on first use, so that `import smgrad` (and `smgrad --version`) stays light.
+    # Looked up on first use, so that `import smgrad` (and so `smgrad --help`) stays light.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("smgrad")
+        except PackageNotFoundError:  # a source tree that was never installed
+            return "0+unknown"
     if name == "check":
         from smgrad.api import check
 

@@ -19,9 +19,7 @@ import math
 from dataclasses import dataclass
 
 from smgrad.backend import xp
-
-SCENARIOS = ("typical", "peaked", "overflow", "ties")
-TARGETS = ("onehot", "soft", "index")
+from smgrad.config import SCENARIOS, TARGETS
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,10 @@ def test_auto_falls_back_and_raises_no_false_alarm(f, dtype):
     assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status != "passed"]
     derivative = [r for r in report if r.name == "softmax_jacobian" and r.method != "reference"]
     assert all(r.method == "richardson" and "complex step not usable" in r.message for r in derivative)
+
+
+def test_the_option_vocabulary_matches_the_numerics():
+    from smgrad import config, problems
+
+    assert config.METHODS[1:] == errormodel.METHODS == tuple(numdiff.RULES)
+    assert set(problems._LOGITS) == set(config.SCENARIOS)
