@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from typing import ClassVar
 
 import click
 
@@ -78,6 +79,26 @@ class Whole(click.ParamType):
         if self.maximum is not None and v > self.maximum:
             self.fail(f"{v} is not <= {self.maximum}", param, ctx)
         return v
+
+
+class Size(click.ParamType):
+    """A number of bytes: 268435456, 256MB, 256MiB, 2G."""
+
+    name = "size"
+    UNITS: ClassVar[dict[str, int]] = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("b").removesuffix("i")
+        number, unit = text.rstrip("kmgt"), text[len(text.rstrip("kmgt")) :]
+        try:
+            size = float(number) * self.UNITS[unit]
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a size such as 512MB or 2GiB", param, ctx)
+        if not math.isfinite(size) or size < 2**20:
+            self.fail(f"{value!r} is less than 1 MiB", param, ctx)
+        return int(size)
 
 
 def _scenarios(ctx, param, value: str) -> tuple[str, ...]:
@@ -189,6 +210,9 @@ def cli():
     help="Your implementation: path/to/file.py or package.module, optionally :object.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option(
+    "--max-memory", type=Size(), default="256MiB", show_default=True, help="Memory for perturbations and Jacobians."
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
 def check(
@@ -208,6 +232,7 @@ def check(
     reduction,
     spec,
     fmt,
+    max_memory,
     output,
     quiet,
 ):
@@ -244,6 +269,7 @@ def check(
         target_sum=target_sum,
         reduction=reduction,
         impl=spec,
+        max_memory=max_memory,
     )
     implementation = as_implementation(spec, batch is None, targets, reduction)
     sink = _open_output(output)

@@ -42,7 +42,7 @@ def test_check_passes_on_the_reference_and_shows_every_check():
         assert scenario in result.stdout
     assert "PASSED" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last == "PASSED: all 28 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
+    assert last == "PASSED: all 32 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
@@ -51,7 +51,7 @@ def test_json_has_the_documented_shape():
     data = json.loads(result.stdout)
     assert set(data) == {"passed", "summary", "config", "checks"}
     assert data["passed"] is True
-    assert data["summary"] == {"passed": 28, "failed": 0, "skipped": 0, "error": 0, "total": 28}
+    assert data["summary"] == {"passed": 32, "failed": 0, "skipped": 0, "error": 0, "total": 32}
     assert data["config"]["dim"] == 6 and data["config"]["batch"] == 4
     assert len(data["checks"]) == len(CHECKS) * len(SCENARIOS)
     for check in data["checks"]:
