@@ -33,6 +33,13 @@ def softmax_vjp(x, g):
     return y * (g - xp.sum(g * y, axis=-1, keepdims=True))
 
 
+def softmax_jvp(x, v):
+    """``J v`` for directions ``v`` of shape ``(..., B, n)`` (any leading axes over ``x``):
+    ``y (v - <y, v>)``; J is symmetric, so this is the VJP formula again."""
+    y = softmax(x)
+    return y * (v - xp.sum(v * y, axis=-1, keepdims=True))
+
+
 def cross_entropy_grad(x, t, reduction: str = "mean"):
     """``dL/dx`` of :func:`smgrad.functions.cross_entropy` for dense targets ``t``.
 

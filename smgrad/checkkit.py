@@ -108,3 +108,13 @@ def loss_scales(x, t, losses) -> errormodel.Scales:
 def row_weight(p: problems.Problem, cfg: Config) -> float:
     """d L / d (row loss): 1/B for mean reduction of a batch, else 1."""
     return 1.0 / p.batch if cfg.reduction == "mean" and not p.vector else 1.0
+
+
+def jacobian_skip(impl, p: problems.Problem, cfg: Config) -> CheckResult | None:
+    """A skipped ``softmax_jacobian`` when the user's whole ``(B, n, n)`` Jacobian would
+    not fit in half of ``--max-memory``; None when it fits or is not needed."""
+    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
+    if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
+        return None
+    why = f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of --max-memory"
+    return CheckResult("softmax_jacobian", p.scenario, "skipped", message=why)

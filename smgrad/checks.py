@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 
-from smgrad import diagnose, errormodel, functions, problems
+from smgrad import diagnose, errormodel, fastchecks, fullchecks, functions, problems
 from smgrad.backend import xp
 from smgrad.checkkit import (
     diagnose_rows,
@@ -38,7 +38,6 @@ from smgrad.checkkit import (
 )
 from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
-from smgrad.fullchecks import cross_entropy_grad, cross_entropy_hessian, softmax_derivatives
 from smgrad.impl import Implementation, reference
 from smgrad.report import CheckResult, Report
 
@@ -102,14 +101,17 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         # (or NaN) forward would blame a correct backward for the forward's bug.
         own_softmax = _trusted(impl, impl.softmax, softmax)
         own_losses = _trusted(impl, impl.row_losses if impl.cross_entropy else None, loss)
+        derivatives = fullchecks if cfg.resolved_mode == "full" else fastchecks
         results = [
             softmax,
-            *softmax_derivatives(impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, impl.softmax, softmax)),
+            *derivatives.softmax_derivatives(
+                impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, impl.softmax, softmax)
+            ),
             loss,
-            *cross_entropy_grad(
+            *derivatives.cross_entropy_grad(
                 impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
             ),
-            guarded("cross_entropy_hessian", p, lambda: cross_entropy_hessian(impl, p, cfg)),
+            guarded("cross_entropy_hessian", p, lambda: derivatives.cross_entropy_hessian(impl, p, cfg)),
             guarded("row_independence", p, lambda: _row_independence(impl, p, cfg)),
         ]
     _hessian_follows_gradient(results)
@@ -152,7 +154,7 @@ def _softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckRes
     if impl.softmax is None:
         return skipped("softmax", p, "softmax")
     y = impl.softmax(p.x)
-    expected = functions.softmax_via_logsumexp(p.x)
+    expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
     scales = softmax_scales(p.x, expected)
     cmp = Comparison()
     cmp.add(y, expected, tolerance(errormodel.noise(scales, cfg.dtype, cfg.dim), cfg), index_of(y.shape, p.vector))
@@ -178,8 +180,8 @@ def _cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Ch
         return skipped("cross_entropy", p, "cross_entropy")
     loss = xp.asarray(impl.cross_entropy(p.x, p.t))
     reduction = "none" if p.vector else cfg.reduction
-    expected = functions.cross_entropy_via_logsumexp(p.x, p.t, reduction)
-    rows = functions.cross_entropy_via_logsumexp(p.x, p.t, "none")
+    expected = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), reduction)
+    rows = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), "none")
     noise = errormodel.noise(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
     atol = xp.sum(noise) * row_weight(p, cfg)
     cmp = Comparison()

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import click
 
-from smgrad.config import DTYPES, METHODS, SCENARIOS, TARGETS, Config
+from smgrad.config import DTYPES, METHODS, MODES, SCENARIOS, TARGETS, Config
 from smgrad.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -211,7 +211,14 @@ def cli():
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
 @click.option(
-    "--max-memory", type=Size(), default="256MiB", show_default=True, help="Memory for perturbations and Jacobians."
+    "--mode",
+    type=click.Choice(MODES),
+    default="auto",
+    show_default=True,
+    help="full: every entry; fast: sampled columns and random projections; auto: fast above B·n² = 4e6.",
+)
+@click.option(
+    "--max-memory", type=Size(), default="1GiB", show_default=True, help="Memory for perturbations and Jacobians."
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
@@ -232,6 +239,7 @@ def check(
     reduction,
     spec,
     fmt,
+    mode,
     max_memory,
     output,
     quiet,
@@ -270,6 +278,7 @@ def check(
         reduction=reduction,
         impl=spec,
         max_memory=max_memory,
+        mode=mode,
     )
     implementation = as_implementation(spec, batch is None, targets, reduction)
     sink = _open_output(output)

@@ -16,6 +16,11 @@ DTYPES = ("float64", "float32")
 METHODS = ("auto", "forward", "backward", "central", "richardson", "complex")
 SCENARIOS = ("typical", "peaked", "overflow", "ties")
 TARGETS = ("onehot", "soft", "index")
+MODES = ("auto", "full", "fast")
+
+# auto mode checks every entry up to this many derivative entries (B * n^2), and
+# switches to sampled coordinates and random projections beyond it.
+FAST_ABOVE = 4 * 10**6
 
 # A full check differentiates B * n^2 entries; beyond this it takes minutes.
 MAX_ENTRIES = 2 * 10**9
@@ -39,8 +44,9 @@ class Config:
     label_smoothing: float = 0.0
     target_sum: float = 1.0
     reduction: str = "mean"
-    max_memory: int = 256 * 2**20
+    max_memory: int = 2**30
     impl: str | None = None
+    mode: str = "auto"
 
     def __post_init__(self):
         _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
@@ -77,16 +83,25 @@ class Config:
             isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
         )
         _require(self.impl is None or isinstance(self.impl, str), "impl must be a SPEC string or None")
+        _require(self.mode in MODES, f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         rows = self.batch or 1
         _require(
-            rows * self.dim**2 <= MAX_ENTRIES,
+            self.resolved_mode == "fast" or rows * self.dim**2 <= MAX_ENTRIES,
             f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
-            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use a smaller --dim or --batch",
+            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use --mode fast, or a smaller --dim or --batch",
         )
         _require(
-            16 * rows * self.dim * 8 <= self.max_memory,
-            f"dim {self.dim} with batch {rows} does not fit in the memory budget of {self.max_memory} bytes",
+            8 * rows * self.dim * 8 <= self.max_memory,
+            f"dim {self.dim} with batch {rows} needs about {64 * rows * self.dim / 2**30:.1f} GiB, over --max-memory "
+            f"({self.max_memory / 2**30:.2g} GiB); raise --max-memory or use a smaller --dim or --batch",
         )
+
+    @property
+    def resolved_mode(self) -> str:
+        """``full`` or ``fast``: what ``auto`` comes to for this size."""
+        if self.mode != "auto":
+            return self.mode
+        return "fast" if (self.batch or 1) * self.dim**2 > FAST_ABOVE else "full"
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -39,18 +39,19 @@ def _factor(values, right, batch: int, dtype) -> str | None:
     c = ar / rr
     if max(aa - c * ar, 0.0) > eps(dtype) * aa or abs(c - 1) < 1e-6:
         return None
-    named = [
-        (-1.0, "wrong sign: every entry is the negative of the right value"),
-        (2.0, "a factor of 2 too large"),
-        (0.5, "a factor of 2 too small"),
-        (1 / math.log(2), "off by 1/ln 2: log base 2 where the natural log is meant"),
-    ]
-    if batch > 1:
+    named = []
+    if batch > 1:  # first: a factor of B is far the likeliest, even when B is 2
         named += [
             (batch, f"missing the mean over the batch: every entry is B = {batch} times too large"),
             (1 / batch, f"divided by the batch size B = {batch} once too often (a mean where the reduction is sum)"),
             (-batch, f"wrong sign and missing the mean over the batch (factor -{batch})"),
         ]
+    named += [
+        (-1.0, "wrong sign: every entry is the negative of the right value"),
+        (2.0, "a factor of 2 too large"),
+        (0.5, "a factor of 2 too small"),
+        (1 / math.log(2), "off by 1/ln 2: log base 2 where the natural log is meant"),
+    ]
     for value, text in named:
         if abs(c - value) <= 1e-6 * max(1.0, abs(c)):
             return text

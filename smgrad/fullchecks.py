@@ -23,6 +23,7 @@ from smgrad.checkkit import (
     diagnose_rows,
     error,
     index_of,
+    jacobian_skip,
     loss_scales,
     result_of,
     row_weight,
@@ -47,11 +48,10 @@ def softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg:
     want_vjp = impl.softmax_backward is not None
     names = ["softmax_jacobian", "softmax_backward", "identities"]
     out: dict[str, list[CheckResult]] = {}
-    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
-    if want_jac and impl.softmax_jacobian_block is None and size > cfg.max_memory // 2:
-        why = f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of --max-memory"
-        out["softmax_jacobian"] = [CheckResult("softmax_jacobian", p.scenario, "skipped", message=why)]
-        out["identities"] = [CheckResult("identities", p.scenario, "skipped", message=why)]
+    skip = jacobian_skip(impl, p, cfg)
+    if skip is not None:
+        out["softmax_jacobian"] = [skip]
+        out["identities"] = [CheckResult("identities", p.scenario, "skipped", message=skip.message)]
         want_jac = False
     elif not want_jac:
         out["softmax_jacobian"] = [skipped("softmax_jacobian", p, "softmax_jacobian")]

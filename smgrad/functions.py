@@ -51,9 +51,10 @@ def cross_entropy(x, t, reduction: str = "mean"):
 
 
 def logsumexp(x):
-    """``log sum_j exp(x_j)`` along the last axis, pairwise in float via ``logaddexp``."""
-    with xp.errstate(over="ignore"):
-        return xp.logaddexp.reduce(x, axis=-1)
+    """``log sum_j exp(x_j)`` along the last axis: max shift, then numpy's pairwise sum."""
+    m = xp.max(x, axis=-1)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        return m + xp.log(xp.sum(xp.exp(x - m[..., None]), axis=-1))
 
 
 def softmax_via_logsumexp(x):

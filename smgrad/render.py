@@ -53,6 +53,7 @@ def reproduce(config: Config) -> str:
         "--label-smoothing": "label_smoothing",
         "--target-sum": "target_sum",
         "--reduction": "reduction",
+        "--mode": "mode",
     }
     for flag, name in optional.items():
         value = getattr(config, name)
@@ -131,6 +132,9 @@ def report_renderables(report: Report) -> list:
     c = report.config
     batch = "one 1-D vector" if c.batch is None else f"batch {c.batch}"
     title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
+    if c.resolved_mode == "fast":
+        why = " (auto: B·n² above 4e6)" if c.mode == "auto" else ""
+        title += f"\nfast mode{why}: sampled columns and random projections, not every entry"
     parts: list = [
         Text(title, style="bold"),
         check_table(report),

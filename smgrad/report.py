@@ -75,11 +75,12 @@ class Report:
         return not any(r.status in ("failed", "error") for r in self.results)
 
     @property
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict:
         counts = {s: 0 for s in STATUSES}
         for r in self.results:
             counts[r.status] += 1
         counts["total"] = len(self.results)
+        counts["mode"] = self.config.resolved_mode
         return counts
 
     def to_dict(self) -> dict:

@@ -51,7 +51,7 @@ def test_json_has_the_documented_shape():
     data = json.loads(result.stdout)
     assert set(data) == {"passed", "summary", "config", "checks"}
     assert data["passed"] is True
-    assert data["summary"] == {"passed": 32, "failed": 0, "skipped": 0, "error": 0, "total": 32}
+    assert data["summary"] == {"passed": 32, "failed": 0, "skipped": 0, "error": 0, "total": 32, "mode": "full"}
     assert data["config"]["dim"] == 6 and data["config"]["batch"] == 4
     assert len(data["checks"]) == len(CHECKS) * len(SCENARIOS)
     for check in data["checks"]:
@@ -101,7 +101,8 @@ def test_failure_table_lists_entries_and_the_command_to_reproduce():
         (["--scenarios", "typical,bogus"], "bogus"),
         (["--targets", "hard"], "--targets"),
         (["--format", "xml"], "--format"),
-        (["--dim", "100000000"], "smaller --dim"),
+        (["--dim", "100000000"], "raise --max-memory"),
+        (["--dim", "100000", "--mode", "full"], "use --mode fast"),
         (["--output", "/nonexistent/dir/report.json"], "cannot write"),
         (["--no-such-option"], "no-such-option"),
     ],

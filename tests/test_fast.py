@@ -1,0 +1,80 @@
+"""Fast mode: sampled coordinates and random projections keep their power at large n,
+and rows are checked for independence."""
+
+from pathlib import Path
+
+import pytest
+
+import smgrad
+from smgrad.config import Config
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+BUGGY = {
+    "diagonal_only.py": {"softmax_jacobian", "softmax_backward"},
+    "offdiag_sign.py": {"softmax_jacobian"},
+    "sign_flipped.py": {"cross_entropy_grad", "cross_entropy_hessian"},
+    "missing_mean.py": {"cross_entropy_grad", "cross_entropy_hessian"},
+    "wrong_axis.py": {"softmax", "softmax_backward", "cross_entropy_grad", "cross_entropy_hessian", "row_independence"},
+    "no_max_shift.py": {"softmax", "softmax_backward"},
+    "ignores_nontarget.py": {"cross_entropy_grad", "cross_entropy_hessian"},
+    "mutates_input.py": {"softmax"},
+}
+
+
+@pytest.mark.parametrize("name", list(BUGGY))
+@pytest.mark.parametrize(("dim", "batch", "dtype"), [(2000, 2, "float64"), (1500, 3, "float32")])
+def test_every_buggy_example_is_caught_in_fast_mode_at_large_n(name, dim, batch, dtype):
+    targets = "index" if name == "ignores_nontarget.py" else "onehot"
+    report = smgrad.check(
+        str(EXAMPLES / "buggy" / name),
+        dim=dim,
+        batch=batch,
+        dtype=dtype,
+        targets=targets,
+        mode="fast",
+        scenarios=("typical", "overflow"),
+    )
+    assert not report.passed
+    assert {r.name for r in report if r.status in ("failed", "error")} == BUGGY[name]
+
+
+def test_a_backward_returning_zeros_is_caught_in_fast_mode():
+    # Non-negative random directions lie near the all-ones vector, which J sends to zero;
+    # zero-mean ones do not.
+    zeros = {"softmax_backward": lambda x, g: 0 * x}
+    report = smgrad.check(zeros, dim=5000, batch=1, mode="fast", scenarios=("typical",))
+    assert {r.name for r in report if r.status == "failed"} == {"softmax_backward"}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", range(3))
+def test_correct_implementations_pass_in_fast_mode(dtype, seed):
+    for name in ("numpy_layer.py", "float32_layer.py", "integer_targets.py"):
+        targets = "index" if name == "integer_targets.py" else "onehot"
+        report = smgrad.check(
+            str(EXAMPLES / "correct" / name), dim=1500, batch=2, dtype=dtype, seed=seed, targets=targets, mode="fast"
+        )
+        assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status != "passed"]
+    assert smgrad.check(dim=20000, batch=1, seed=seed, dtype=dtype).passed  # auto: fast
+
+
+def test_auto_mode_switches_at_the_threshold_and_says_so():
+    assert Config(dim=1000, batch=4).resolved_mode == "full"
+    assert Config(dim=1001, batch=4).resolved_mode == "fast"
+    assert Config(dim=10, mode="fast").resolved_mode == "fast"
+    report = smgrad.check(dim=1500, batch=2)
+    assert report.summary["mode"] == "fast"
+    assert all("fast mode" in r.message for r in report if r.method and r.status == "passed")
+
+
+def test_identities_are_left_to_full_mode():
+    report = smgrad.check(dim=50, mode="fast", scenarios=("typical",))
+    (identities,) = [r for r in report if r.name == "identities"]
+    assert identities.status == "skipped" and "--mode full" in identities.message
+
+
+def test_row_independence_is_skipped_for_one_row():
+    report = smgrad.check(dim=5, batch=1, scenarios=("typical",))
+    (rows,) = [r for r in report if r.name == "row_independence"]
+    assert rows.status == "skipped"
