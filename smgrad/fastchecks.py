@@ -19,6 +19,8 @@ normalised to ``max |v| = 1`` taken as ``2^(p+1)`` times that of a coordinate.
 
 from __future__ import annotations
 
+import dataclasses
+
 from smgrad import analytic, diagnose, errormodel, functions, numdiff, problems
 from smgrad.backend import xp
 from smgrad.checkkit import (
@@ -41,10 +43,50 @@ from smgrad.impl import Implementation
 from smgrad.report import CheckResult
 
 PROJECTIONS = 4
+# Rows are independent (the row_independence check sees to that), so fast mode checks
+# the derivatives of a sample of them: the first, the last and random ones between.
+MAX_ROWS = 8
 # Sampled columns hold B * n entries each: as many as fit in this many entries, between
 # MIN_COORDINATES and MAX_COORDINATES, half of them the rows' special classes.
 COORDINATE_ENTRIES = 4 * 10**6
 MIN_COORDINATES, MAX_COORDINATES = 4, 24
+
+
+def sample_rows(p: problems.Problem, seed: int) -> tuple[problems.Problem, list[int]]:
+    """A problem of at most :data:`MAX_ROWS` of ``p``'s rows, and which rows they are."""
+    if p.batch <= MAX_ROWS:
+        return p, list(range(p.batch))
+    rng = xp.random.default_rng([seed, 19])
+    middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
+    rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
+    labels = None if p.labels is None else p.labels[rows]
+    return dataclasses.replace(p, x=p.x[rows], t=p.t[rows], g=p.g[rows], labels=labels), rows
+
+
+def _in_full_batch(results: list[CheckResult], p: problems.Problem, rows: list[int]) -> list[CheckResult]:
+    """Results on sampled rows, with their row indices those of the full batch."""
+    if len(rows) == p.batch:
+        return results
+    for r in results:
+        r.worst = [dataclasses.replace(e, index=(rows[e.index[0]], *e.index[1:])) if e.index else e for e in r.worst]
+        if r.method:
+            r.message = "; ".join(filter(None, [r.message, f"rows {', '.join(map(str, rows))} of {p.batch}"]))
+    return results
+
+
+def softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
+    q, rows = sample_rows(p, cfg.seed)
+    return _in_full_batch(_softmax_derivatives(impl, forward, q, cfg, basis), p, rows)
+
+
+def cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: Config, basis: str):
+    q, rows = sample_rows(p, cfg.seed)
+    return _in_full_batch(_cross_entropy_grad(impl, losses, q, cfg, basis), p, rows)
+
+
+def cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    q, rows = sample_rows(p, cfg.seed)
+    return _in_full_batch([_cross_entropy_hessian(impl, q, cfg)], p, rows)[0]
 
 
 def coordinates(p: problems.Problem, seed: int) -> object:
@@ -97,7 +139,7 @@ def _chunk(p: problems.Problem, m: int, cfg: Config) -> int:
     return numdiff.chunk_size(p.batch, p.dim, m, itemsize, cfg.max_memory // 4)
 
 
-def softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
+def _softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
     """``softmax_jacobian`` and ``softmax_backward`` from sampled columns and projections;
     the identities need the whole Jacobian and are left to full mode."""
     names = ["softmax_jacobian", "softmax_backward", "identities"]
@@ -184,7 +226,7 @@ def _backward(impl, p, cfg, y, columns, jv, v, cols, method, h, step, note) -> C
         )
         bound_u = errormodel.bound(method, h, _along(u_scales, method), cfg.dtype, n)[:, 0]
         analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
-        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tolerance(bound_u[None], cfg), lambda q: ())
+        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tolerance(bound_u[None], cfg), _row_of(p))
     bound_row = errormodel.bound(method, h, _along(softmax_scales(x, y), method), cfg.dtype, n)[:, 0]
     for i in cols:
         e = xp.zeros_like(x)
@@ -196,7 +238,7 @@ def _backward(impl, p, cfg, y, columns, jv, v, cols, method, h, step, note) -> C
     return result_of("softmax_backward", p, cmp, method, step, note)
 
 
-def cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: Config, basis: str):
+def _cross_entropy_grad(impl: Implementation, losses, p: problems.Problem, cfg: Config, basis: str):
     if impl.cross_entropy_grad is None:
         return [skipped("cross_entropy_grad", p, "cross_entropy_grad")]
     try:
@@ -227,13 +269,13 @@ def _gradient_pass(impl, losses, p, cfg, basis) -> CheckResult:
     cmp.add(grad[:, cols].T, numerical, tolerance(bound[None], cfg), _coordinate_index(numerical.shape, p, cols))
     along = weight * errormodel.bound(method, h, _along(scales, method), cfg.dtype, n)[:, 0]
     projected = weight * _projections(f, x, v, method, h, chunk)[..., 0]  # (K, B)
-    cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, tolerance(along[None], cfg), lambda q: ())
+    cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, tolerance(along[None], cfg), _row_of(p))
     rows = [result_of("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)]
     diagnose_rows(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
     return rows[0]
 
 
-def cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+def _cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
     """``H v`` along random directions and ``H e_j`` at the sampled coordinates, from the
     implementation's gradient, against ``sum(t) (diag(y) - y y^T)``."""
     if impl.row_gradients is None:
@@ -280,6 +322,11 @@ def _compare(cmp: Comparison, A, D, tol, where) -> None:
     per = int(xp.prod(xp.asarray(A.shape[1:])))
     for s in range(A.shape[0]):
         cmp.add(A[s : s + 1], D[s : s + 1], tol, lambda q, s=s: where(q + s * per))
+
+
+def _row_of(p: problems.Problem):
+    """The index of a projected value ``(K, B)``: its row alone, as a 1-tuple."""
+    return lambda q: () if p.vector else (q % p.batch,)
 
 
 def _column_layout(cols):
