@@ -100,7 +100,7 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
         # D[k, b, i] = J[b, i, cols[k]]
         if want_jac:
             columns = xp.asarray(block(x, slice(None), cols))
-            identities.add(columns, xp.asarray(block(x, cols, slice(None))), cols)
+            identities.add(columns, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
             A = xp.moveaxis(columns, -1, 0)
             where = index_of(D.shape, p.vector, lambda idx, cols=cols: (idx[1], idx[2], int(cols[idx[0]])))
             jac_cmp.add(A, D, jac_tol, where)
@@ -232,13 +232,18 @@ class Identities:
         self.sums_abs = xp.zeros((N, n))
 
     def add(self, columns, rows, cols) -> None:
-        """``columns = J[..., :, cols]`` ``(N, n, K)`` and ``rows = J[..., cols, :]`` ``(N, K, n)``."""
+        """``columns = J[..., :, cols]`` ``(N, n, K)`` and ``rows = J[..., cols, start:]``
+        ``(N, K, n - start)``, ``start = cols[0]``: each pair (i, j) is compared once."""
         p, r, start = self.p, self.r, int(cols[0])
         self.parts["J = J^T"].add(
-            columns,
+            columns[:, start:, :],
             xp.swapaxes(rows, -1, -2),
             Tolerance(self.atol, r),
-            index_of(columns.shape, p.vector, lambda i: (i[0], i[1], i[2] + start)),
+            index_of(
+                (columns.shape[0], columns.shape[1] - start, columns.shape[2]),
+                p.vector,
+                lambda i: (i[0], i[1] + start, i[2] + start),
+            ),
         )
         self.sums += xp.sum(columns, axis=-1)
         self.sums_abs += xp.sum(xp.abs(columns), axis=-1)
