@@ -118,3 +118,31 @@ def jacobian_skip(impl, p: problems.Problem, cfg: Config) -> CheckResult | None:
         return None
     why = f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of --max-memory"
     return CheckResult("softmax_jacobian", p.scenario, "skipped", message=why)
+
+
+def softmax_derivative_rows(impl, p: problems.Problem, cfg: Config, run_pass, identities: CheckResult | None = None):
+    """The ``softmax_jacobian``, ``softmax_backward`` and ``identities`` rows of a scenario:
+    skipped where the implementation lacks the function (or its Jacobian is too large),
+    else from ``run_pass(want_jac, want_vjp) -> {name: [rows]}``, or errors if that
+    raises. ``identities`` replaces the identities row (fast mode leaves them out)."""
+    names = ("softmax_jacobian", "softmax_backward", "identities")
+    out: dict[str, list[CheckResult]] = {} if identities is None else {"identities": [identities]}
+    want_jac = impl.softmax_jacobian is not None
+    want_vjp = impl.softmax_backward is not None
+    skip = jacobian_skip(impl, p, cfg)
+    if skip is not None:
+        out["softmax_jacobian"] = [skip]
+        out.setdefault("identities", [CheckResult("identities", p.scenario, "skipped", message=skip.message)])
+        want_jac = False
+    elif not want_jac:
+        out["softmax_jacobian"] = [skipped("softmax_jacobian", p, "softmax_jacobian")]
+        out.setdefault("identities", [skipped("identities", p, "softmax_jacobian")])
+    if not want_vjp:
+        out["softmax_backward"] = [skipped("softmax_backward", p, "softmax_backward")]
+    if want_jac or want_vjp:
+        try:
+            out.update(run_pass(want_jac, want_vjp))
+        except Exception as e:
+            for name in names:
+                out.setdefault(name, [error(name, p, e)])
+    return [r for name in names for r in out[name]]

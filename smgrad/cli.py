@@ -101,17 +101,21 @@ class Size(click.ParamType):
         return int(size)
 
 
-def _scenarios(ctx, param, value: str) -> tuple[str, ...]:
+def _choices(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """A comma-separated choice from ``allowed``, or ``all``."""
     if value == "all":
-        return SCENARIOS
+        return allowed
     names = tuple(s.strip() for s in value.split(",") if s.strip())
-    unknown = [s for s in names if s not in SCENARIOS]
+    unknown = [s for s in names if s not in allowed]
     if unknown or not names:
         raise click.BadParameter(
-            f"unknown scenario {', '.join(map(repr, unknown)) or repr(value)}; "
-            f"choose from {', '.join(SCENARIOS)} or all"
+            f"unknown {what} {', '.join(map(repr, unknown)) or repr(value)}; choose from {', '.join(allowed)} or all"
         )
     return names
+
+
+def _scenarios(ctx, param, value: str) -> tuple[str, ...]:
+    return _choices(value, SCENARIOS, "scenario")
 
 
 class SmgradGroup(click.Group):
@@ -450,17 +454,7 @@ def derive(dim, seed, targets, target_sum, fmt):
 
 
 def _methods(value: str) -> tuple[str, ...]:
-    ALL = METHODS[1:]
-
-    if value == "all":
-        return ALL
-    names = tuple(m.strip() for m in value.split(",") if m.strip())
-    unknown = [m for m in names if m not in ALL]
-    if unknown or not names:
-        raise click.BadParameter(
-            f"unknown method {', '.join(map(repr, unknown)) or repr(value)}; choose from {', '.join(ALL)} or all"
-        )
-    return names
+    return _choices(value, METHODS[1:], "method")  # every method but auto
 
 
 def main() -> None:

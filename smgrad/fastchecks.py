@@ -28,11 +28,11 @@ from smgrad.checkkit import (
     diagnose_rows,
     error,
     index_of,
-    jacobian_skip,
     loss_scales,
     result_of,
     row_weight,
     skipped,
+    softmax_derivative_rows,
     softmax_scales,
     step_for,
     tolerance,
@@ -142,28 +142,13 @@ def _chunk(p: problems.Problem, m: int, cfg: Config) -> int:
 def _softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg: Config, basis: str):
     """``softmax_jacobian`` and ``softmax_backward`` from sampled columns and projections;
     the identities need the whole Jacobian and are left to full mode."""
-    names = ["softmax_jacobian", "softmax_backward", "identities"]
-    out: dict[str, list[CheckResult]] = {
-        "identities": [
-            CheckResult("identities", p.scenario, "skipped", message="needs the whole Jacobian: --mode full")
-        ]
-    }
-    skip = jacobian_skip(impl, p, cfg)
-    want_jac = impl.softmax_jacobian is not None and skip is None
-    want_vjp = impl.softmax_backward is not None
-    if skip is not None:
-        out["softmax_jacobian"] = [skip]
-    elif not want_jac:
-        out["softmax_jacobian"] = [skipped("softmax_jacobian", p, "softmax_jacobian")]
-    if not want_vjp:
-        out["softmax_backward"] = [skipped("softmax_backward", p, "softmax_backward")]
-    if want_jac or want_vjp:
-        try:
-            out.update(_softmax_pass(impl, forward, p, cfg, want_jac, want_vjp, basis))
-        except Exception as e:
-            for name in names:
-                out.setdefault(name, [error(name, p, e)])
-    return [r for name in names for r in out[name]]
+    return softmax_derivative_rows(
+        impl,
+        p,
+        cfg,
+        lambda jac, vjp: _softmax_pass(impl, forward, p, cfg, jac, vjp, basis),
+        identities=CheckResult("identities", p.scenario, "skipped", message="needs the whole Jacobian: --mode full"),
+    )
 
 
 def _softmax_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str, list[CheckResult]]:

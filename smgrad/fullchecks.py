@@ -23,11 +23,11 @@ from smgrad.checkkit import (
     diagnose_rows,
     error,
     index_of,
-    jacobian_skip,
     loss_scales,
     result_of,
     row_weight,
     skipped,
+    softmax_derivative_rows,
     softmax_scales,
     step_for,
     tolerance,
@@ -44,27 +44,9 @@ def softmax_derivatives(impl: Implementation, forward, p: problems.Problem, cfg:
     Jacobian columns, and the identities read the same blocks of ``J``. For a user's
     implementation, the Jacobian and backward are also compared with the seed's formulas
     (method ``reference``)."""
-    want_jac = impl.softmax_jacobian is not None
-    want_vjp = impl.softmax_backward is not None
-    names = ["softmax_jacobian", "softmax_backward", "identities"]
-    out: dict[str, list[CheckResult]] = {}
-    skip = jacobian_skip(impl, p, cfg)
-    if skip is not None:
-        out["softmax_jacobian"] = [skip]
-        out["identities"] = [CheckResult("identities", p.scenario, "skipped", message=skip.message)]
-        want_jac = False
-    elif not want_jac:
-        out["softmax_jacobian"] = [skipped("softmax_jacobian", p, "softmax_jacobian")]
-        out["identities"] = [skipped("identities", p, "softmax_jacobian")]
-    if not want_vjp:
-        out["softmax_backward"] = [skipped("softmax_backward", p, "softmax_backward")]
-    if want_jac or want_vjp:
-        try:
-            out.update(_softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis))
-        except Exception as e:
-            for name in names:
-                out.setdefault(name, [error(name, p, e)])
-    return [r for name in names for r in out[name]]
+    return softmax_derivative_rows(
+        impl, p, cfg, lambda jac, vjp: _softmax_derivative_pass(impl, forward, p, cfg, jac, vjp, basis)
+    )
 
 
 def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str, list[CheckResult]]:
