@@ -361,7 +361,7 @@ def jacobian(dim, seed, dtype, method, step, scale, scenario, fmt):
     show_default=True,
     help="What to differentiate.",
 )
-@click.option("--dim", type=Whole(1, 1000), default=10, show_default=True, help="Number of classes (at most 1000).")
+@click.option("--dim", type=Whole(2, 1000), default=10, show_default=True, help="Number of classes (2 to 1000).")
 @click.option("--seed", type=Whole(0), default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float64", show_default=True)
 @click.option("--scale", type=Number(0, open_=True), default=2.0, show_default=True, help="Spread of the logits.")

@@ -28,7 +28,7 @@ def _match(values, candidate, dtype) -> bool:
         return bool(xp.all(xp.abs(values - candidate) <= math.sqrt(eps(dtype)) * max(scale, 1e-300)))
 
 
-def _factor(values, right, batch: int, dtype) -> str | None:
+def _factor(values, right, batch: int, dtype, dim: int | None = None) -> str | None:
     """``values = c * right`` for a constant c other than 1: say which c."""
     a, r = xp.asarray(values, dtype=float).ravel(), xp.asarray(right, dtype=float).ravel()
     if not (xp.all(xp.isfinite(a)) and xp.all(xp.isfinite(r))):
@@ -52,6 +52,8 @@ def _factor(values, right, batch: int, dtype) -> str | None:
         (0.5, "a factor of 2 too small"),
         (1 / math.log(2), "off by 1/ln 2: log base 2 where the natural log is meant"),
     ]
+    if dim and dim > 2 and batch == 1:
+        named.append((1 / dim, f"divided by n = {dim}: x.shape[0] of one 1-D vector is its number of classes"))
     for value, text in named:
         if abs(c - value) <= 1e-6 * max(1.0, abs(c)):
             return text
@@ -174,7 +176,7 @@ def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None
         ),
     ]
     right = (y * total - t) * w
-    return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype)
+    return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype, x.shape[-1])
 
 
 OVERFLOW = "fails only with large logits: exp overflows; subtract the row maximum before exp"

@@ -150,6 +150,14 @@ def report_renderables(report: Report) -> list:
         names = ", ".join(dict.fromkeys(r.name for r in rows))
         scenarios = ", ".join(dict.fromkeys(r.scenario for r in rows))
         parts.append(Text(f"note: {message} ({names}; {scenarios})", style="dim"))
+    ran = [r for r in report if r.status != "skipped"]
+    if ran and all(r.status == "error" for r in ran) and c.batch is not None:
+        parts.append(
+            Text(
+                "hint: every check raised; an implementation that takes one 1-D sample at a time needs --batch none",
+                style="bold",
+            )
+        )
     rtol = c.rtol if c.rtol is not None else errormodel.rtol(c.dtype, c.dim)
     parts.append(Text(f"allowed = atol + rtol·|numerical|; atol: method's error bound; rtol = {rtol:.2g}", style="dim"))
     return parts
