@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from typing import ClassVar
 
@@ -225,6 +226,7 @@ def cli():
     "--max-memory", type=Size(), default="1GiB", show_default=True, help="Memory for perturbations and Jacobians."
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
+@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report to FILE.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
 def check(
     dim,
@@ -246,6 +248,7 @@ def check(
     mode,
     max_memory,
     output,
+    junit,
     quiet,
 ):
     """Check the analytic derivatives against numerical ones, in every scenario.
@@ -286,7 +289,12 @@ def check(
     )
     implementation = as_implementation(spec, batch is None, targets, reduction)
     sink = _open_output(output)
+    junit_sink = _open_output(junit, "--junit")
     report = checks.run(config, implementation)
+    if junit_sink is not None:
+        with junit_sink:
+            junit_sink.write(render.junit_xml(report))
+    _github_step_summary(render.markdown(report))
     if fmt == "json":
         text = report.to_json()
     elif fmt == "markdown":
@@ -310,14 +318,26 @@ def check(
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
-def _open_output(path: str | None):
-    """Open ``--output`` before any work, so a bad path costs nothing."""
+def _open_output(path: str | None, option: str = "--output"):
+    """Open an output file before any work, so a bad path costs nothing."""
     if path is None:
         return None
     try:
         return open(path, "w", encoding="utf-8")  # closed by the caller
     except OSError as e:
-        raise UsageError(f"cannot write --output {path!r}: {e.strerror}") from None
+        raise UsageError(f"cannot write {option} {path!r}: {e.strerror}") from None
+
+
+def _github_step_summary(text: str) -> None:
+    """On GitHub Actions, append the Markdown summary to the job's summary page."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as e:
+        click.echo(f"smgrad: warning: cannot append to GITHUB_STEP_SUMMARY {path!r}: {e.strerror}", err=True)
 
 
 @cli.command()
@@ -455,6 +475,24 @@ def derive(dim, seed, targets, target_sum, fmt):
 
 def _methods(value: str) -> tuple[str, ...]:
     return _choices(value, METHODS[1:], "method")  # every method but auto
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of `smgrad check --format json`.
+
+    Every JSON report carries "schema_version"; the schema changes only with it.
+
+    \b
+    Example:
+        smgrad schema > smgrad-report.schema.json
+    """
+    import json
+
+    from smgrad.report import schema as report_schema
+
+    click.echo(json.dumps(report_schema(), indent=2))
+    return EXIT_OK
 
 
 def main() -> None:

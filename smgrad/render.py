@@ -418,3 +418,42 @@ def derivation_dict(chains, x, t) -> dict:
             for c in chains
         ],
     }
+
+
+def junit_xml(report: Report) -> str:
+    """JUnit XML: one testcase per check, scenario and method; failures carry the worst
+    entries and the diagnosis, skipped checks are skipped."""
+    import xml.etree.ElementTree as ET
+
+    s = report.summary
+    suite = ET.Element(
+        "testsuite",
+        name="smgrad",
+        tests=str(s["total"]),
+        failures=str(s["failed"]),
+        errors=str(s["error"]),
+        skipped=str(s["skipped"]),
+    )
+    for r in report:
+        method = f" [{r.method}]" if r.method else ""
+        case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.scenario}{method}")
+        if r.status == "failed":
+            summary = f"error {number(r.error)} > allowed {number(r.allowed)}"
+            if r.diagnosis:
+                summary += f"; probable cause: {r.diagnosis}"
+            element = ET.SubElement(case, "failure", message=summary, type="GradientMismatch")
+            lines = [r.message] if r.message else []
+            lines += [
+                f"{e.index}: analytic {e.analytic!r}, numerical {e.numerical!r}, error {e.error:.3g}, "
+                f"allowed {e.allowed:.3g}"
+                for e in r.worst
+            ]
+            element.text = "\n".join(lines)
+        elif r.status == "error":
+            ET.SubElement(case, "error", message=r.message, type="ImplementationError")
+        elif r.status == "skipped":
+            ET.SubElement(case, "skipped", message=r.message)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

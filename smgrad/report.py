@@ -12,6 +12,14 @@ from smgrad.compare import Entry
 from smgrad.config import Config
 
 STATUSES = ("passed", "failed", "skipped", "error")
+SCHEMA_VERSION = 1  # of smgrad/schema.json; a change to the JSON's shape is a new version
+
+
+def schema() -> dict:
+    """The JSON Schema every ``--format json`` report validates against."""
+    from importlib.resources import files
+
+    return json.loads(files("smgrad").joinpath("schema.json").read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -85,6 +93,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "passed": self.passed,
             "summary": self.summary,
             "config": self.config.to_dict(),

@@ -1,0 +1,228 @@
+"""What a CI job relies on: a versioned JSON schema, JUnit XML, a Markdown summary, exit
+code 130 on an interrupt, and no traceback whatever the options or the implementation."""
+
+import hashlib
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smgrad.cli import cli
+from smgrad.report import SCHEMA_VERSION, schema
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SCHEMA = schema()
+# The schema is a contract: changing it means a new SCHEMA_VERSION and a new digest here.
+PINNED = "6f41bd9ded82fbc8"
+
+
+def invoke(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+
+def test_schema_command_prints_the_schema_of_this_version():
+    printed = json.loads(invoke("schema").stdout)
+    assert printed == SCHEMA
+    assert printed["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+    jsonschema.Draft202012Validator.check_schema(printed)
+
+
+def test_schema_is_pinned():
+    canonical = json.dumps(SCHEMA, sort_keys=True).encode()
+    assert SCHEMA_VERSION == 1
+    assert hashlib.sha256(canonical).hexdigest()[:16] == PINNED
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--dim", "1", "--batch", "none"],
+        ["--dtype", "float32", "--targets", "soft", "--reduction", "sum"],
+        ["--atol", "0", "--rtol", "0", "--scenarios", "typical"],
+        ["--dim", "1500", "--batch", "2"],
+        ["--impl", EXAMPLES / "buggy" / "diagonal_only.py"],
+        ["--impl", EXAMPLES / "buggy" / "backward_raises.py"],
+        ["--impl", EXAMPLES / "buggy" / "wrong_shape.py", "--mode", "fast"],
+        ["--impl", EXAMPLES / "correct" / "forward_only.py", "--targets", "index"],
+        ["--impl", EXAMPLES / "buggy" / "no_max_shift.py", "--method", "central"],
+    ],
+)
+def test_every_json_report_validates_against_the_schema(args):
+    result = invoke("check", "--format", "json", *args)
+    assert result.exit_code in (0, 1)
+    jsonschema.validate(json.loads(result.stdout), SCHEMA)
+
+
+def test_junit_xml_shows_the_failing_testcases(tmp_path):
+    report = tmp_path / "junit.xml"
+    result = invoke("check", "--impl", EXAMPLES / "buggy" / "missing_mean.py", "--junit", report)
+    assert result.exit_code == 1
+    assert "cross_entropy_grad" in result.stdout  # the table still goes to stdout
+    suite = ET.parse(report).getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests")) == len(cases)
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert int(suite.get("failures")) == len(failed) > 0
+    assert {c.get("classname") for c in failed} == {"smgrad.cross_entropy_grad", "smgrad.cross_entropy_hessian"}
+    message = failed[0].find("failure").get("message")
+    assert "probable cause: missing the mean" in message
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert int(suite.get("skipped")) == len(skipped) > 0
+
+
+def test_junit_of_a_passing_run_has_no_failures(tmp_path):
+    report = tmp_path / "junit.xml"
+    assert invoke("check", "--dim", "4", "--junit", report, "--quiet").exit_code == 0
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert all(c.find("failure") is None for c in suite.findall("testcase"))
+
+
+def test_markdown_summary_is_appended_on_github(tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert invoke("check", "--dim", "4", "--quiet").exit_code == 0
+    text = summary.read_text()
+    assert text.startswith("earlier step\n")
+    assert "| check | scenario | method | error | allowed | result |" in text
+    assert "`smgrad check --dim 4" in text
+
+
+def test_an_interrupt_exits_130_without_a_traceback(tmp_path):
+    impl = tmp_path / "interrupted.py"
+    impl.write_text("def softmax(x):\n    raise KeyboardInterrupt\n")
+    result = invoke("check", "--impl", impl)
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "smgrad: error: interrupted"
+    assert "Traceback" not in result.stderr
+
+
+BEHAVIOURS = {
+    "correct": "e = np.exp(x - x.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)",
+    "raises": "raise RuntimeError('boom')",
+    "nan": "return np.full_like(x, np.nan)",
+    "wrong shape": "return x[..., :1]",
+    "float32": "return np.zeros_like(x, dtype=np.float32)",
+    "none": "return None",
+    "list": "return x.tolist()",
+    "huge": "return np.full_like(x, 1e308)",
+    "prints": "print('noise'); return x * 0 + 1 / x.shape[-1]",
+    "string": "return 'softmax'",
+}
+
+
+def _write_impl(folder, softmax: str, backward: str) -> Path:
+    impl = folder / "impl.py"
+    impl.write_text(
+        "import numpy as np\n"
+        f"def softmax(x):\n    {BEHAVIOURS[softmax]}\n"
+        f"def softmax_backward(x, g):\n    {BEHAVIOURS[backward].replace('return x', 'return g')}\n"
+    )
+    return impl
+
+
+def _no_traceback(args) -> None:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code in (0, 1, 2), (args, result.exception)
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    else:
+        jsonschema.validate(json.loads(result.stdout), SCHEMA)
+
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(
+    softmax=st.sampled_from(list(BEHAVIOURS)),
+    backward=st.sampled_from(list(BEHAVIOURS)),
+    dim=st.integers(1, 12),
+    batch=st.sampled_from(["1", "3", "none"]),
+    dtype=st.sampled_from(["float64", "float32"]),
+    method=st.sampled_from(["auto", "complex", "central"]),
+    mode=st.sampled_from(["full", "fast"]),
+    targets=st.sampled_from(["onehot", "soft", "index"]),
+)
+def test_fuzz_implementation_behaviours(tmp_path_factory, softmax, backward, dim, batch, dtype, method, mode, targets):
+    impl = _write_impl(tmp_path_factory.mktemp("impl"), softmax, backward)
+    _no_traceback(
+        [
+            "check",
+            "--impl",
+            impl,
+            "--dim",
+            dim,
+            "--batch",
+            batch,
+            "--dtype",
+            dtype,
+            "--method",
+            method,
+            "--mode",
+            mode,
+            "--targets",
+            targets,
+            "--scenarios",
+            "typical,overflow",
+            "--format",
+            "json",
+        ]
+    )
+
+
+@FUZZ
+@given(
+    options=st.lists(
+        st.sampled_from(
+            [
+                ["--dim", "0"],
+                ["--dim", "-1"],
+                ["--dim", "x"],
+                ["--dim", "1e3"],
+                ["--dim", "3"],
+                ["--batch", "0"],
+                ["--batch", "two"],
+                ["--batch", "none"],
+                ["--dtype", "float16"],
+                ["--method", "secant"],
+                ["--rtol", "nan"],
+                ["--atol", "inf"],
+                ["--atol", "0"],
+                ["--step", "-1"],
+                ["--step", "1e-3"],
+                ["--scale", "0"],
+                ["--scale", "1e3"],
+                ["--seed", "-2"],
+                ["--seed", "7"],
+                ["--targets", "index"],
+                ["--label-smoothing", "1"],
+                ["--label-smoothing", "0.1"],
+                ["--target-sum", "0"],
+                ["--mode", "sideways"],
+                ["--max-memory", "1KB"],
+                ["--scenarios", ","],
+                ["--impl", ""],
+                ["--impl", "no/such.py"],
+                ["--format", "yaml"],
+                ["--no-such-flag"],
+                ["--dim", str(10**9)],
+            ]
+        ),
+        max_size=4,
+    )
+)
+def test_fuzz_option_values(options):
+    args = ["check", "--format", "json", "--scenarios", "typical"]
+    for pair in options:
+        args += pair
+    _no_traceback(args)
