@@ -74,7 +74,21 @@ def run(config: Config, impl: Implementation | None = None) -> Report:
             by_check[result.name].append(result)
     results = [r for name in CHECKS for r in by_check[name]]
     _diagnose_overflow(results)
+    for r in results:
+        r.dim, r.seed, r.dtype = config.dim, config.seed, config.dtype
     return Report(config, results, impl.name)
+
+
+def run_all(configs: list[Config], impl: Implementation | None = None, progress=None) -> Report:
+    """One combined report of several runs (dims x seeds x dtypes), in run order.
+    ``progress(done, total)`` is called after each run."""
+    reports = []
+    for done, config in enumerate(configs, 1):
+        reports.append(run(config, impl))
+        if progress is not None:
+            progress(done, len(configs))
+    first = reports[0]
+    return Report(first.config, [r for report in reports for r in report], first.implementation, list(configs))
 
 
 def _diagnose_overflow(results: list[CheckResult]) -> None:

@@ -102,6 +102,53 @@ class Size(click.ParamType):
         return int(size)
 
 
+class WholeList(click.ParamType):
+    """Whole numbers: ``10``, ``2,10,100``, ``0..9`` (inclusive), or a mix of these."""
+
+    name = "list"
+
+    def __init__(self, minimum: int):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        out: list[int] = []
+        for part in str(value).split(","):
+            part = part.strip()
+            try:
+                if ".." in part:
+                    first, last = (int(v) for v in part.split("..", 1))
+                    if last < first:
+                        self.fail(f"{part!r} is an empty range", param, ctx)
+                    out += range(first, last + 1)
+                else:
+                    out.append(int(part))
+            except ValueError:
+                self.fail(f"{part!r} is not a whole number or a range such as 0..9", param, ctx)
+        bad = [v for v in out if v < self.minimum]
+        if bad:
+            self.fail(f"{bad[0]} is not >= {self.minimum}", param, ctx)
+        return tuple(dict.fromkeys(out))
+
+
+class ChoiceList(click.ParamType):
+    """One or more of a set, comma-separated."""
+
+    name = "list"
+
+    def __init__(self, allowed: tuple[str, ...]):
+        self.allowed = allowed
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return _choices(str(value), self.allowed, param.name if param else "value")
+        except click.BadParameter as e:
+            self.fail(e.format_message(), param, ctx)
+
+
 def _choices(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
     """A comma-separated choice from ``allowed``, or ``all``."""
     if value == "all":
@@ -153,8 +200,6 @@ def _console(file=None):
 def common_options(f):
     """Options shared by the commands that draw a problem."""
 
-    @click.option("--seed", type=Whole(0), default=0, show_default=True, help="Seed of the random logits.")
-    @click.option("--dtype", type=click.Choice(DTYPES), default="float64", show_default=True)
     @click.option(
         "--method",
         type=click.Choice(METHODS),
@@ -177,18 +222,35 @@ def common_options(f):
 @click.version_option(
     None, "--version", "-V", package_name="smgrad", prog_name="smgrad", message="%(prog)s %(version)s"
 )
-def cli():
+@click.pass_context
+def cli(ctx):
     """Check softmax and softmax + cross-entropy gradients against numerical derivatives.
+
+    `smgrad check` takes its defaults from a [tool.smgrad] table in the project's
+    pyproject.toml, if there is one; options on the command line override them.
 
     \b
     Example:
         smgrad check --dim 10
     """
+    from smgrad.project import check_defaults
+
+    defaults = check_defaults()
+    if defaults:
+        ctx.default_map = {"check": defaults}
 
 
 @cli.command()
-@click.option("--dim", type=Whole(1), default=10, show_default=True, help="Number of classes n.")
+@click.option(
+    "--dim", type=WholeList(1), default="10", show_default=True, help="Number of classes n; 2,10,100 runs each."
+)
 @click.option("--batch", type=Batch(), default="4", show_default=True, help="Rows B, or 'none' for one 1-D vector.")
+@click.option(
+    "--seed", type=WholeList(0), default="0", show_default=True, help="Seed of the random logits; 0..9 runs each."
+)
+@click.option(
+    "--dtype", type=ChoiceList(DTYPES), default="float64", show_default=True, help="float64, float32 or both."
+)
 @common_options
 @click.option(
     "--scenarios",
@@ -268,11 +330,10 @@ def check(
     from smgrad import checks, render
     from smgrad.impl import as_implementation
 
-    config = Config(
-        dim=dim,
+    if len(dim) * len(seed) * len(dtype) > 10_000:
+        raise UsageError("more than 10000 runs of dims x seeds x dtypes; give fewer values")
+    base = dict(
         batch=batch,
-        seed=seed,
-        dtype=dtype,
         scale=scale,
         scenarios=scenarios,
         method=method,
@@ -287,10 +348,11 @@ def check(
         max_memory=max_memory,
         mode=mode,
     )
+    configs = [Config(dim=n, seed=k, dtype=t, **base) for n in dim for k in seed for t in dtype]
     implementation = as_implementation(spec, batch is None, targets, reduction)
     sink = _open_output(output)
     junit_sink = _open_output(junit, "--junit")
-    report = checks.run(config, implementation)
+    report = _run_with_progress(checks, configs, implementation, fmt == "table" and not quiet and sink is None)
     if junit_sink is not None:
         with junit_sink:
             junit_sink.write(render.junit_xml(report))
@@ -318,6 +380,20 @@ def check(
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+def _run_with_progress(checks, configs, implementation, show: bool):
+    """Run, with a progress bar on a terminal when there are several runs."""
+    if not show or len(configs) < 2:
+        return checks.run_all(configs, implementation)
+    from rich.progress import Progress
+
+    console = _console()
+    if not console.is_terminal:
+        return checks.run_all(configs, implementation)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("checking", total=len(configs))
+        return checks.run_all(configs, implementation, lambda done, total: bar.update(task, completed=done))
+
+
 def _open_output(path: str | None, option: str = "--output"):
     """Open an output file before any work, so a bad path costs nothing."""
     if path is None:
@@ -342,6 +418,8 @@ def _github_step_summary(text: str) -> None:
 
 @cli.command()
 @click.option("--dim", type=Whole(1, 12), default=5, show_default=True, help="Number of classes (at most 12).")
+@click.option("--seed", type=Whole(0), default=0, show_default=True, help="Seed of the random logits.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float64", show_default=True)
 @common_options
 @click.option(
     "--scenario",

@@ -31,18 +31,20 @@ def number(v: float | None, digits: int = 2) -> str:
     return f"{v:.{digits - 1}e}" if v != 0 else "0"
 
 
-def reproduce(config: Config) -> str:
+def _values_of(runs, key: str) -> str:
+    values = list(dict.fromkeys(getattr(c, key) for c in runs))
+    if key == "seed" and len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]}"
+    return ",".join(str(v) for v in values)
+
+
+def reproduce(config: Config, runs=None) -> str:
     """The command line that repeats a run: every option that decides its numbers."""
     defaults = Config()
-    words = [
-        "smgrad",
-        "check",
-        "--dim",
-        str(config.dim),
-        "--batch",
-        "none" if config.batch is None else str(config.batch),
-    ]
-    words += ["--seed", str(config.seed), "--dtype", config.dtype]
+    runs = runs or [config]
+    batch = "none" if config.batch is None else str(config.batch)
+    words = ["smgrad", "check", "--dim", _values_of(runs, "dim"), "--batch", batch]
+    words += ["--seed", _values_of(runs, "seed"), "--dtype", _values_of(runs, "dtype")]
     optional = {
         "--scale": "scale",
         "--method": "method",
@@ -188,7 +190,7 @@ def _failure(r: CheckResult, also: bool) -> list:
 def last_line(report: Report) -> Text:
     """The verdict and the command that reproduces the run, on one line."""
     line = Text(verdict(report), style="bold green" if report.passed else "bold red")
-    line.append(" · " + reproduce(report.config), style="default")
+    line.append(" · " + reproduce(report.config, report.runs), style="default")
     return line
 
 
@@ -229,7 +231,7 @@ def markdown(report: Report) -> str:
                         f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
                         f"{number(e.allowed)} |"
                     )
-    lines += ["", f"{verdict(report)} · `{reproduce(report.config)}`", ""]
+    lines += ["", f"{verdict(report)} · `{reproduce(report.config, report.runs)}`", ""]
     return "\n".join(lines)
 
 

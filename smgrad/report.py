@@ -38,6 +38,9 @@ class CheckResult:
     worst: list[Entry] = field(default_factory=list)
     message: str = ""
     diagnosis: str | None = None
+    dim: int | None = None
+    seed: int | None = None
+    dtype: str | None = None
 
     @property
     def error(self) -> float | None:
@@ -63,6 +66,9 @@ class CheckResult:
             "entries": [e.to_dict() for e in self.worst],
             "message": self.message,
             "diagnosis": self.diagnosis,
+            "dim": self.dim,
+            "seed": self.seed,
+            "dtype": self.dtype,
         }
 
 
@@ -73,6 +79,10 @@ class Report:
     config: Config
     results: list[CheckResult]
     implementation: str = "reference"
+    runs: list[Config] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.runs = self.runs or [self.config]
 
     def __iter__(self) -> Iterator[CheckResult]:
         return iter(self.results)
@@ -88,7 +98,9 @@ class Report:
         for r in self.results:
             counts[r.status] += 1
         counts["total"] = len(self.results)
-        counts["mode"] = self.config.resolved_mode
+        counts["runs"] = len(self.runs)
+        modes = {c.resolved_mode for c in self.runs}
+        counts["mode"] = modes.pop() if len(modes) == 1 else "mixed"
         return counts
 
     def to_dict(self) -> dict:
@@ -96,9 +108,16 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "passed": self.passed,
             "summary": self.summary,
-            "config": self.config.to_dict(),
+            "config": self._config(),
             "checks": [r.to_dict() for r in self.results],
         }
+
+    def _config(self) -> dict:
+        """The options of the run; ``dim``, ``seed`` and ``dtype`` list every value run."""
+        d = self.config.to_dict()
+        for key in ("dim", "seed", "dtype"):
+            d[key] = list(dict.fromkeys(getattr(c, key) for c in self.runs))
+        return d
 
     def to_json(self, indent: int | None = 2) -> str:
         """Strict JSON: non-finite numbers become null."""

@@ -18,7 +18,7 @@ from smgrad.report import SCHEMA_VERSION, schema
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCHEMA = schema()
 # The schema is a contract: changing it means a new SCHEMA_VERSION and a new digest here.
-PINNED = "6f41bd9ded82fbc8"
+PINNED = "a011c4e17d78cd28"
 
 
 def invoke(*args, **kwargs):
@@ -226,3 +226,67 @@ def test_fuzz_option_values(options):
     for pair in options:
         args += pair
     _no_traceback(args)
+
+
+def _project(tmp_path, table: str) -> Path:
+    (tmp_path / "layers.py").write_text((EXAMPLES / "correct" / "numpy_layer.py").read_text())
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "mynet"\n\n[tool.smgrad]\n' + table)
+    return tmp_path
+
+
+def test_a_project_table_is_checked_by_plain_smgrad_check(tmp_path, monkeypatch):
+    project = _project(
+        tmp_path, 'impl = "layers.py"\ndims = [2, 10]\nseeds = "0..2"\ndtypes = ["float64", "float32"]\n'
+    )
+    (project / "src").mkdir()
+    monkeypatch.chdir(project / "src")  # found from a subfolder too
+    result = invoke("check", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, SCHEMA)
+    assert data["config"]["dim"] == [2, 10] and data["config"]["seed"] == [0, 1, 2]
+    assert data["config"]["dtype"] == ["float64", "float32"] and data["summary"]["runs"] == 12
+    assert {(c["dim"], c["seed"], c["dtype"]) for c in data["checks"]} == {
+        (n, k, t) for n in (2, 10) for k in (0, 1, 2) for t in ("float64", "float32")
+    }
+
+
+def test_command_line_options_override_the_project_table(tmp_path, monkeypatch):
+    monkeypatch.chdir(_project(tmp_path, 'impl = "layers.py"\ndim = 7\nscenarios = ["typical"]\n'))
+    data = json.loads(invoke("check", "--format", "json", "--dim", "3").stdout)
+    assert data["config"]["dim"] == [3] and data["config"]["scenarios"] == ["typical"]
+    assert data["config"]["impl"].endswith("layers.py")
+
+
+def test_an_unknown_key_is_an_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(_project(tmp_path, "dimz = 3\n"))
+    result = invoke("check")
+    assert result.exit_code == 2
+    assert "unknown key 'dimz' in [tool.smgrad]" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["--seed", "3..1"], "empty range"), (["--dim", "2,x"], "'x'"), (["--dtype", "float64,float16"], "float16")],
+)
+def test_bad_lists_are_usage_errors(args, fragment):
+    result = invoke("check", *args)
+    assert result.exit_code == 2 and fragment in result.stderr
+
+
+def test_several_runs_make_one_report_and_one_reproducing_command():
+    result = invoke("check", "--dim", "2,5", "--seed", "0..3", "--scenarios", "typical")
+    assert result.exit_code == 0
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("PASSED: all 64 checks") and "--dim 2,5" in last and "--seed 0..3" in last
+    assert "\x1b" not in result.stdout  # no progress bar where there is no terminal
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich takes stdout for a terminal
+    table = invoke("check", "--dim", "2", "--seed", "0..5", "--scenarios", "typical")
+    assert "checking" in table.stdout
+    as_json = invoke("check", "--dim", "2", "--seed", "0..5", "--scenarios", "typical", "--format", "json")
+    assert "checking" not in as_json.stdout
+    json.loads(as_json.stdout)

@@ -26,6 +26,9 @@ CHECK_KEYS = {
     "entries",
     "message",
     "diagnosis",
+    "dim",
+    "seed",
+    "dtype",
 }
 
 
@@ -49,10 +52,18 @@ def test_json_has_the_documented_shape():
     result = invoke("check", "--dim", "6", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"passed", "summary", "config", "checks"}
+    assert set(data) == {"schema_version", "passed", "summary", "config", "checks"}
     assert data["passed"] is True
-    assert data["summary"] == {"passed": 32, "failed": 0, "skipped": 0, "error": 0, "total": 32, "mode": "full"}
-    assert data["config"]["dim"] == 6 and data["config"]["batch"] == 4
+    assert data["summary"] == {
+        "passed": 32,
+        "failed": 0,
+        "skipped": 0,
+        "error": 0,
+        "total": 32,
+        "runs": 1,
+        "mode": "full",
+    }
+    assert data["config"]["dim"] == [6] and data["config"]["batch"] == 4
     assert len(data["checks"]) == len(CHECKS) * len(SCENARIOS)
     for check in data["checks"]:
         assert set(check) == CHECK_KEYS
@@ -142,7 +153,7 @@ def test_one_vector_float32_soft_targets_sum_reduction():
     )
     assert result.exit_code == 0, result.stdout
     data = json.loads(result.stdout)
-    assert data["config"]["batch"] is None and data["config"]["dtype"] == "float32"
+    assert data["config"]["batch"] is None and data["config"]["dtype"] == ["float32"]
     jac = [c for c in data["checks"] if c["name"] == "softmax_jacobian"]
     assert all(len(c["worst"]["index"]) == 2 for c in jac)  # no batch axis for one vector
 
