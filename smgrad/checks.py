@@ -53,8 +53,9 @@ CHECKS = (
 )
 
 
-def run(config: Config, impl: Implementation | None = None) -> Report:
-    """Run every check in every scenario of ``config`` on ``impl`` (default: the reference)."""
+def run(config: Config, impl: Implementation | None = None, on_scenario=None) -> Report:
+    """Run every check in every scenario of ``config`` on ``impl`` (default: the reference).
+    ``on_scenario()`` is called after each scenario (for a progress bar)."""
     ref = reference(config.reduction)
     impl = impl or ref
     by_check: dict[str, list[CheckResult]] = {name: [] for name in CHECKS}
@@ -72,6 +73,8 @@ def run(config: Config, impl: Implementation | None = None) -> Report:
         )
         for result in _scenario(impl, ref, problem, config):
             by_check[result.name].append(result)
+        if on_scenario is not None:
+            on_scenario()
     results = [r for name in CHECKS for r in by_check[name]]
     _diagnose_overflow(results)
     for r in results:
@@ -81,12 +84,17 @@ def run(config: Config, impl: Implementation | None = None) -> Report:
 
 def run_all(configs: list[Config], impl: Implementation | None = None, progress=None) -> Report:
     """One combined report of several runs (dims x seeds x dtypes), in run order.
-    ``progress(done, total)`` is called after each run."""
-    reports = []
-    for done, config in enumerate(configs, 1):
-        reports.append(run(config, impl))
+    ``progress(done, total)`` is called after each scenario of each run."""
+    total = sum(len(c.scenarios) for c in configs)
+    done = 0
+
+    def step():
+        nonlocal done
+        done += 1
         if progress is not None:
-            progress(done, len(configs))
+            progress(done, total)
+
+    reports = [run(config, impl, step) for config in configs]
     first = reports[0]
     return Report(first.config, [r for report in reports for r in report], first.implementation, list(configs))
 

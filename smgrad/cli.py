@@ -381,8 +381,9 @@ def check(
 
 
 def _run_with_progress(checks, configs, implementation, show: bool):
-    """Run, with a progress bar on a terminal when there are several runs."""
-    if not show or len(configs) < 2:
+    """Run, with a progress bar on a terminal when there is much to do."""
+    long = len(configs) > 1 or any((c.batch or 1) * c.dim**2 >= 10**6 for c in configs)
+    if not show or not long:
         return checks.run_all(configs, implementation)
     from rich.progress import Progress
 
@@ -390,7 +391,7 @@ def _run_with_progress(checks, configs, implementation, show: bool):
     if not console.is_terminal:
         return checks.run_all(configs, implementation)
     with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("checking", total=len(configs))
+        task = bar.add_task("checking", total=sum(len(c.scenarios) for c in configs))
         return checks.run_all(configs, implementation, lambda done, total: bar.update(task, completed=done))
 
 

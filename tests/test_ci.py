@@ -290,3 +290,18 @@ def test_progress_bar_on_a_terminal_only(monkeypatch):
     as_json = invoke("check", "--dim", "2", "--seed", "0..5", "--scenarios", "typical", "--format", "json")
     assert "checking" not in as_json.stdout
     json.loads(as_json.stdout)
+
+
+def test_ctrl_c_in_a_long_run_exits_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "smgrad", "check", "--dim", "3000", "--mode", "full"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip() == "smgrad: error: interrupted"
