@@ -85,26 +85,36 @@ def verdict(report: Report) -> str:
     return f"{'PASSED' if report.passed else 'FAILED'}: {counts}"
 
 
+def run_label(r: CheckResult) -> str:
+    """Which run of several a row belongs to: ``n10 s0 f64``."""
+    return f"n{r.dim} s{r.seed} f{(r.dtype or '')[-2:]}"
+
+
 def check_table(report: Report) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for name, justify in [
+    several = len(report.runs) > 1
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=several)
+    columns = [
         ("check", "left"),
         ("scenario", "left"),
         ("method", "left"),
         ("error", "right"),
         ("allowed", "right"),
         ("result", "left"),
-    ]:
+    ]
+    if several:
+        columns.insert(0, ("run", "left"))
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)
     for r in report:
-        table.add_row(
+        cells = [
             r.name,
             r.scenario,
             r.method or "-",
             number(r.error),
             number(r.allowed),
             Text(LABEL[r.status], style=STYLE[r.status]),
-        )
+        ]
+        table.add_row(*([run_label(r)] if several else []), *cells)
     return table
 
 
@@ -133,7 +143,14 @@ def report_renderables(report: Report) -> list:
     """Everything the table format shows, in order, but the last line."""
     c = report.config
     batch = "one 1-D vector" if c.batch is None else f"batch {c.batch}"
-    title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
+    if len(report.runs) > 1:
+        runs = report.runs
+        title = (
+            f"smgrad check · {report.implementation} · {batch} · {len(runs)} runs: dim "
+            f"{_values_of(runs, 'dim')} · seed {_values_of(runs, 'seed')} · {_values_of(runs, 'dtype')}"
+        )
+    else:
+        title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
     if c.resolved_mode == "fast":
         why = " (auto: B·n² above 4e6)" if c.mode == "auto" else ""
         title += f"\nfast mode{why}: sampled columns and random projections, not every entry"
@@ -141,11 +158,15 @@ def report_renderables(report: Report) -> list:
         Text(title, style="bold"),
         check_table(report),
     ]
-    failed = {(r.name, r.scenario) for r in report if r.status == "failed" and r.method != "reference"}
+    several = len(report.runs) > 1
+    failed = {
+        (r.name, r.scenario, r.dim, r.seed, r.dtype) for r in report if r.status == "failed" and r.method != "reference"
+    }
     notes: dict[str, list[CheckResult]] = {}
     for r in report:
         if r.status in ("failed", "error"):
-            parts += _failure(r, also=r.method == "reference" and (r.name, r.scenario) in failed)
+            key = (r.name, r.scenario, r.dim, r.seed, r.dtype)
+            parts += _failure(r, also=r.method == "reference" and key in failed, several=several)
         elif r.message and r.status == "passed" and r.name != "identities":
             notes.setdefault(r.message, []).append(r)
     for message, rows in notes.items():
@@ -165,19 +186,20 @@ def report_renderables(report: Report) -> list:
     return parts
 
 
-def _failure(r: CheckResult, also: bool) -> list:
+def _failure(r: CheckResult, also: bool, several: bool = False) -> list:
     """What a failed or errored row shows below the table. A comparison with the seed's
     formula that fails beside a failed numerical one is summarised in one line."""
+    where = f"{r.name} / {r.scenario}" + (f" / {run_label(r)}" if several else "")
     if also:
         return [
             Text(
-                f"{r.name} / {r.scenario}: also wrong against the seed's formula "
+                f"{where}: also wrong against the seed's formula "
                 f"(error {number(r.error)}, allowed {number(r.allowed)})",
                 style=STYLE[r.status],
             )
         ]
     versus = " (vs the seed's formula)" if r.method == "reference" else ""
-    parts: list = [Text(f"{r.name} / {r.scenario}{versus}: {LABEL[r.status]}", style=STYLE[r.status])]
+    parts: list = [Text(f"{where}{versus}: {LABEL[r.status]}", style=STYLE[r.status])]
     if r.message:
         parts.append(Text("  " + r.message))
     if r.diagnosis:
@@ -214,9 +236,16 @@ def markdown(report: Report) -> str:
         "| check | scenario | method | error | allowed | result |",
         "|---|---|---|---:|---:|---|",
     ]
+    several = len(report.runs) > 1
+    if several:
+        lines[2:4] = [
+            "| run | check | scenario | method | error | allowed | result |",
+            "|---|---|---|---|---:|---:|---|",
+        ]
     for r in report:
+        run = f"| {run_label(r)} " if several else ""
         lines.append(
-            f"| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.error)} | {number(r.allowed)} | "
+            f"{run}| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.error)} | {number(r.allowed)} | "
             f"{LABEL[r.status]} |"
         )
     for r in report:
@@ -438,7 +467,8 @@ def junit_xml(report: Report) -> str:
     )
     for r in report:
         method = f" [{r.method}]" if r.method else ""
-        case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.scenario}{method}")
+        run = f" {run_label(r)}" if len(report.runs) > 1 else ""
+        case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.scenario}{method}{run}")
         if r.status == "failed":
             summary = f"error {number(r.error)} > allowed {number(r.allowed)}"
             if r.diagnosis:
