@@ -13,19 +13,12 @@ import argparse
 import time
 from pathlib import Path
 
+from versus import best_time as best  # beside this file
+
 import smgrad
 from smgrad.impl import load
 
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "correct" / "numpy_layer.py")
-
-
-def best(f, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
