@@ -132,7 +132,8 @@ class Comparison:
                 allowed=float(allowed.flat[p]),
             )
             self._worst.append((float(flat[p]), entry))
-        self._worst.sort(key=lambda item: -item[0])
+        # Ties (a symmetric J's two halves) in index order, so reports repeat on any machine.
+        self._worst.sort(key=lambda item: (-item[0], item[1].index))
         del self._worst[self.keep :]
 
     @property

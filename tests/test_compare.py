@@ -46,3 +46,14 @@ def test_chunks_accumulate():
     c.add(np.zeros(2), np.full(2, 1e-8), Tolerance(1e-10, 0.0), lambda p: (p + 3,))
     assert c.count == 5 and not c.passed
     assert c.worst[0].index in {(3,), (4,)}
+
+
+def test_tied_entries_are_listed_in_index_order_whatever_the_order_they_come_in():
+    # A symmetric Jacobian's two halves are equally wrong: the report must not depend on
+    # the order argpartition happens to return them in on a given machine.
+    a = np.zeros(6)
+    n = np.array([0.0, 3e-3, 1e-3, 3e-3, 0.0, 3e-3])
+    for order in (np.arange(6), np.arange(6)[::-1]):
+        c = Comparison(keep=3)
+        c.add(a[order], n[order], Tolerance(1e-4, 0.0), lambda p, order=order: (int(order[p]),))
+        assert [e.index for e in c.worst] == [(1,), (3,), (5,)]
