@@ -204,10 +204,12 @@ class Identities:
         # digits: an absolute floor per entry, times whatever multiplies that entry.
         self.floor = float(xp.finfo(x.dtype).tiny)
         self.atol = self.r * xp.max(self.y, axis=-1)[:, None, None] + self.floor
+        # u = -t / y in float64, where a float32 y of 1e-40 still has a finite 1/y; a y of
+        # 0, or a float64 y below t / 1.8e308, leaves the chain rule nothing to evaluate.
         hit = t != 0
-        self.underflow = bool(xp.any(hit & (self.y == 0)))
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            self.u = xp.where(hit, -t / xp.where(hit, self.y, 1), 0)
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.u = xp.where(hit, -t.astype(float) / xp.where(hit, self.y, 1).astype(float), 0)
+        self.underflow = bool(xp.any(hit & ~xp.isfinite(self.u)))
         self.expected_chain = self.y * xp.sum(t, axis=-1, keepdims=True) - t
         self.parts = {"J = J^T": Comparison(), "rows of J sum to 0": Comparison(), self.CHAIN: Comparison()}
         self.sums = xp.zeros((N, n))
@@ -256,7 +258,7 @@ class Identities:
         worst_of = parts[failed[0]] if failed else max(parts.values(), key=lambda c: c.max_ratio)
         message = "not true: " + ", ".join(failed) if failed else "holds: " + ", ".join(parts)
         if self.underflow:
-            message += "; chain rule not evaluated: y underflows to 0 at a target class"
+            message += "; chain rule not evaluated: y at a target class is too small for t/y"
         out = result_of("identities", p, worst_of, message=message)
         out.status = "failed" if failed else "passed"
         out.max_abs_error = max(c.max_abs_error for c in parts.values())

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from smgrad import analytic, functions
+from smgrad import analytic, functions, problems
 from smgrad.checks import run
 from smgrad.config import Config
 from smgrad.errors import UsageError
@@ -29,6 +29,22 @@ def test_reference_passes(dim, batch, dtype):
     for seed in range(3):
         report = run(Config(dim=dim, batch=batch, dtype=dtype, seed=seed))
         assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status != "passed"]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "seed", "scenario", "chain"),
+    [("float32", 20.0, 3, "typical", "evaluated"), ("float64", 300.0, 5, "overflow", "not evaluated")],
+)
+def test_a_target_probability_too_small_for_t_over_y_is_no_false_alarm(dtype, scale, seed, scenario, chain):
+    # y at the target is not 0 but 1/y overflows the dtype: the chain-rule identity
+    # J^T(-t/y) is taken in float64 (enough for any float32 y) or, past that, not at all.
+    p = problems.make_problem(scenario, 2, 3, dtype, seed, scale=scale)
+    y = functions.softmax(p.x)[p.t != 0]
+    assert np.any((y > 0) & (y < 1 / np.finfo(dtype).max))  # the case this test is about
+    report = run(Config(dim=2, batch=3, dtype=dtype, seed=seed, scale=scale, scenarios=(scenario,)))
+    assert report.passed, [(r.name, r.message) for r in report if r.status != "passed"]
+    (identities,) = [r for r in report if r.name == "identities"]
+    assert ("chain rule not evaluated" in identities.message) == (chain == "not evaluated")
 
 
 @pytest.mark.parametrize(("dtype", "rel"), [("float64", 1e-8), ("float32", 1e-3)])
