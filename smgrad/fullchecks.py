@@ -200,6 +200,10 @@ class Identities:
         N, n = x.shape
         self.t, self.y = t, functions.softmax(x)
         self.r = errormodel.rtol(cfg.dtype, n)
+        # The row sums and J^T u add n terms each, in float64, in whatever order numpy
+        # takes (sequential along a strided axis): rounding of up to n * eps relative to
+        # the sum of their magnitudes, beyond the rounding of the terms themselves.
+        self.r_sum = self.r + n * float(xp.finfo(float).eps)
         # Entries of J below the smallest normal number may be flushed to zero or lose
         # digits: an absolute floor per entry, times whatever multiplies that entry.
         self.floor = float(xp.finfo(x.dtype).tiny)
@@ -229,26 +233,26 @@ class Identities:
                 lambda i: (i[0], i[1] + start, i[2] + start),
             ),
         )
-        self.sums += xp.sum(columns, axis=-1)
-        self.sums_abs += xp.sum(xp.abs(columns), axis=-1)
+        self.sums += xp.sum(columns, axis=-1, dtype=float)
+        self.sums_abs += xp.sum(xp.abs(columns), axis=-1, dtype=float)
         if not self.underflow:
             terms = columns * self.u[:, :, None]
             lhs = xp.sum(terms, axis=1)
             expected = self.expected_chain[:, cols]
             scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected) + self.t[:, cols]
             scale = scale + self.floor / r * xp.sum(xp.abs(self.u), axis=-1, keepdims=True)
-            self.parts[self.CHAIN].add(
-                lhs, expected, Tolerance(r * scale, r), index_of(lhs.shape, p.vector, lambda i: (i[0], i[1] + start))
-            )
+            where = index_of(lhs.shape, p.vector, lambda i: (i[0], i[1] + start))
+            self.parts[self.CHAIN].add(lhs, expected, Tolerance(self.r_sum * scale, r), where)
 
     def verdict(self) -> CheckResult:
         p, n = self.p, self.p.dim
         # Each J_ij is rounded relative to y_i (the diagonal y_i - y_i^2 loses all its
-        # digits when y_i rounds to 1), so a row sum is 0 only to eps * (y_i + sum_j |J_ij|).
+        # digits when y_i rounds to 1), so a row sum is 0 only to eps * (y_i + sum_j |J_ij|),
+        # and to n * eps * sum_j |J_ij| for the summing.
         self.parts["rows of J sum to 0"].add(
             self.sums,
             xp.zeros_like(self.sums),
-            Tolerance(self.r * (self.sums_abs + self.y) + n * self.floor, 0.0),
+            Tolerance(self.r_sum * self.sums_abs + self.r * self.y + n * self.floor, 0.0),
             index_of(self.sums.shape, p.vector),
         )
         parts = dict(self.parts)
