@@ -179,7 +179,8 @@ def _softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckRes
     expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
     scales = softmax_scales(p.x, expected)
     cmp = Comparison()
-    cmp.add(y, expected, tolerance(errormodel.noise(scales, cfg.dtype, cfg.dim), cfg), index_of(y.shape, p.vector))
+    tol = tolerance(errormodel.value_error(scales, cfg.dtype, cfg.dim), cfg)
+    cmp.add(y, expected, tol, index_of(y.shape, p.vector))
     problems_found = []
     sums = xp.sum(y, axis=-1)
     slack = errormodel.rtol(cfg.dtype, cfg.dim)
@@ -204,7 +205,7 @@ def _cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Ch
     reduction = "none" if p.vector else cfg.reduction
     expected = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), reduction)
     rows = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), "none")
-    noise = errormodel.noise(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
+    noise = errormodel.value_error(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
     atol = xp.sum(noise) * row_weight(p, cfg)
     cmp = Comparison()
     cmp.add(loss.reshape(expected.shape), expected, tolerance(atol, cfg), lambda _: ())

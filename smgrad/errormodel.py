@@ -5,7 +5,8 @@ along one coordinate with step ``h``::
 
     rounding of one evaluation   e     = kappa * eps * (F + X * D)
     real-step methods            bound = c * M * D * h**p  +  r * e / h
-    complex step                 bound = kappa * eps * (F + D)  +  c * M * D * h**2
+    complex step                 bound = (kappa + n/2) * eps * (F + D)  +  c * M * D * h**2
+    a computed value             error = e + n/2 * eps * (F + D)
 
 ``F`` is the size of the row's values, ``X = max(1, max |x|)`` the size of its logits
 (rounding of a logit of size X moves f by about eps * X * D), and ``D`` a bound on f's
@@ -13,8 +14,14 @@ derivatives in logit units. ``M = 1/4`` bounds the derivatives of the logistic f
 up to order 5; along one coordinate every entry of softmax is a logistic function of that
 logit (or a fraction of one minus it), so ``M * D`` bounds the derivatives used by the
 Taylor remainders below. ``kappa = 8 + sqrt(n)`` allows for rounding in sums over ``n``
-classes. The truncation constant ``c``, order ``p`` and rounding factor ``r`` of each
-method are in :data:`RULES`.
+classes that does not add up coherently, which is what a difference of two evaluations
+sees. A value itself (a probability, a loss, an entry of J, a complex-step derivative)
+may carry more: adding ``n`` terms one after another (a Python loop, a reduction along a
+strided axis) can lose up to ``n/2 * eps`` of their sum when the terms round alike (equal
+logits, label smoothing), where numpy's pairwise sum loses ``log2(n)``. Values are allowed
+that worst case, so that a correct implementation is never failed for its summation
+order. The truncation constant ``c``, order ``p`` and rounding factor ``r`` of each method
+are in :data:`RULES`.
 
 The default step minimises the real-step bound: ``h = (r e / (p c M D))**(1 / (p + 1))``.
 The complex step has no subtraction to lose digits in, so its step is simply tiny.
@@ -79,14 +86,26 @@ def kappa(n: int) -> float:
     return 8.0 + math.sqrt(n)
 
 
+def summing(n: int) -> float:
+    """What adding n terms in order can lose, in units of eps of their sum (n u = n eps/2)."""
+    return n / 2
+
+
 def rtol(dtype, n: int) -> float:
     """Relative tolerance: the rounding of the analytic value itself."""
-    return kappa(n) * machine_eps(dtype)
+    return (kappa(n) + summing(n)) * machine_eps(dtype)
 
 
 def noise(scales: Scales, dtype, n: int):
-    """Bound on the rounding error of one evaluation of f, per row."""
+    """Bound on the rounding error of one evaluation of f, per row, that a difference of
+    two evaluations sees."""
     return kappa(n) * machine_eps(dtype) * (scales.value + scales.size * scales.slope)
+
+
+def value_error(scales: Scales, dtype, n: int):
+    """Bound on the error of one computed value of f against the exact one, per row,
+    whatever order its sums are taken in."""
+    return noise(scales, dtype, n) + summing(n) * machine_eps(dtype) * (scales.value + scales.slope)
 
 
 def default_step(method: str, scales: Scales, dtype, n: int):
@@ -107,5 +126,5 @@ def bound(method: str, h, scales: Scales, dtype, n: int):
     h = xp.asarray(h, dtype=float)
     truncation = rule.truncation * M * scales.slope * h**rule.order
     if method == "complex":
-        return truncation + kappa(n) * machine_eps(dtype) * (scales.value + scales.slope)
+        return truncation + (kappa(n) + summing(n)) * machine_eps(dtype) * (scales.value + scales.slope)
     return truncation + rule.rounding * noise(scales, dtype, n) / h

@@ -71,11 +71,11 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
         if block is None:
             full = xp.asarray(impl.softmax_jacobian(x))
             block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
-        jac_ref_tol = tolerance(errormodel.noise(scales, cfg.dtype, n)[None], cfg)
+        jac_ref_tol = tolerance(errormodel.value_error(scales, cfg.dtype, n)[None], cfg)
     if want_vjp:
         vjp = xp.asarray(impl.softmax_backward(x, g))
         vjp_ref = analytic.softmax_vjp(x64, g64)
-        vjp_ref_tol = tolerance(errormodel.noise(phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+        vjp_ref_tol = tolerance(errormodel.value_error(phi_scales, cfg.dtype, n)[None, :, 0], cfg)
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
     identities = Identities(p, cfg) if want_jac else None
     for cols, D in numdiff.jacobian_columns(forward, x, method, h, chunk(p, n, cfg)):
@@ -150,7 +150,7 @@ def _cross_entropy_grad_pass(impl, losses, p, cfg, basis) -> list[CheckResult]:
     if not impl.is_reference:
         expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
         ref = Comparison()
-        atol = tolerance(weight * errormodel.noise(scales, cfg.dtype, n), cfg)
+        atol = tolerance(weight * errormodel.value_error(scales, cfg.dtype, n), cfg)
         ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
         rows.append(result_of("cross_entropy_grad", p, ref, "reference"))
     diagnose_rows(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
