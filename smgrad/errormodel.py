@@ -5,7 +5,7 @@ along one coordinate with step ``h``::
 
     rounding of one evaluation   e     = kappa * eps * (F + X * D)
     real-step methods            bound = c * M * D * h**p  +  r * e / h
-    complex step                 bound = (kappa + n/2) * eps * (F + D)  +  c * M * D * h**2
+    complex step                 bound = (kappa + n/2) * eps * (F + D)  +  2 c_X * D  +  c * M * D * h**2
     a computed value             error = e + n/2 * eps * (F + D)
 
 ``F`` is the size of the row's values, ``X = max(1, max |x|)`` the size of its logits
@@ -20,8 +20,10 @@ may carry more: adding ``n`` terms one after another (a Python loop, a reduction
 strided axis) can lose up to ``n/2 * eps`` of their sum when the terms round alike (equal
 logits, label smoothing), where numpy's pairwise sum loses ``log2(n)``. Values are allowed
 that worst case, so that a correct implementation is never failed for its summation
-order. The truncation constant ``c``, order ``p`` and rounding factor ``r`` of each method
-are in :data:`RULES`.
+order. A softmax computed as ``exp(x - logsumexp(x))`` is also scaled as a whole by the
+rounding of the log-sum-exp, ``c_X = 2 eps (X + log n + 1)`` (:func:`common_error`), which
+differs from one evaluation to the next. The truncation constant ``c``, order ``p`` and
+rounding factor ``r`` of each method are in :data:`RULES`.
 
 The default step minimises the real-step bound: ``h = (r e / (p c M D))**(1 / (p + 1))``.
 The complex step has no subtraction to lose digits in, so its step is simply tiny.
@@ -72,12 +74,11 @@ class Scales:
     @classmethod
     def of(cls, x, value, slope) -> Scales:
         """Scales for rows ``x`` of shape ``(N, n)``; value and slope broadcast to (N, 1)."""
-        size = xp.maximum(1.0, xp.max(xp.abs(x), axis=-1, keepdims=True))
-        shape = size.shape
+        size = size_of(x)
         return cls(
-            value=xp.broadcast_to(xp.asarray(value, dtype=float), shape),
-            slope=xp.broadcast_to(xp.asarray(slope, dtype=float), shape),
-            size=size.astype(float),
+            value=xp.broadcast_to(xp.asarray(value, dtype=float), size.shape),
+            slope=xp.broadcast_to(xp.asarray(slope, dtype=float), size.shape),
+            size=size,
         )
 
 
@@ -100,6 +101,20 @@ def noise(scales: Scales, dtype, n: int):
     """Bound on the rounding error of one evaluation of f, per row, that a difference of
     two evaluations sees."""
     return kappa(n) * machine_eps(dtype) * (scales.value + scales.size * scales.slope)
+
+
+def size_of(x):
+    """``X = max(1, max |x|)`` per row, ``(N, 1)``: the size of a row's logits."""
+    return xp.maximum(1.0, xp.max(xp.abs(x), axis=-1, keepdims=True)).astype(float)
+
+
+def common_error(size, dtype, n: int):
+    """Relative error a correct softmax may carry in all of a row's values at once, for
+    logits of size X (:func:`size_of`). ``exp(x - logsumexp(x))`` rounds the log-sum-exp,
+    of size up to X + log n, by half an eps of it, and ``x_i - logsumexp`` by as much
+    again: ``eps * (X + log n + 1)``, scaling the whole row (its sum is 1 -+ that). Twice
+    that is allowed."""
+    return 2 * machine_eps(dtype) * (size + math.log(n) + 1)
 
 
 def value_error(scales: Scales, dtype, n: int):
@@ -126,5 +141,8 @@ def bound(method: str, h, scales: Scales, dtype, n: int):
     h = xp.asarray(h, dtype=float)
     truncation = rule.truncation * M * scales.slope * h**rule.order
     if method == "complex":
-        return truncation + (kappa(n) + summing(n)) * machine_eps(dtype) * (scales.value + scales.slope)
+        rounding = (kappa(n) + summing(n)) * machine_eps(dtype) * (scales.value + scales.slope)
+        # Each evaluation's common scale error (and the analytic value's) moves a derivative
+        # by that much of its size.
+        return truncation + rounding + 2 * common_error(scales.size, dtype, n) * scales.slope
     return truncation + rule.rounding * noise(scales, dtype, n) / h

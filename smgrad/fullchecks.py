@@ -204,6 +204,9 @@ class Identities:
         # takes (sequential along a strided axis): rounding of up to n * eps relative to
         # the sum of their magnitudes, beyond the rounding of the terms themselves.
         self.r_sum = self.r + n * float(xp.finfo(float).eps)
+        # A correct J may be scaled as a whole by 1 + c (its y from a rounded log-sum-exp):
+        # J = J^T still holds, but row sums are y_i * c and J^T u is off by c times its terms.
+        self.common = errormodel.common_error(errormodel.size_of(x), cfg.dtype, n)
         # Entries of J below the smallest normal number may be flushed to zero or lose
         # digits: an absolute floor per entry, times whatever multiplies that entry.
         self.floor = float(xp.finfo(x.dtype).tiny)
@@ -242,7 +245,7 @@ class Identities:
             scale = xp.sum(xp.abs(terms), axis=1) + xp.abs(expected) + self.t[:, cols]
             scale = scale + self.floor / r * xp.sum(xp.abs(self.u), axis=-1, keepdims=True)
             where = index_of(lhs.shape, p.vector, lambda i: (i[0], i[1] + start))
-            self.parts[self.CHAIN].add(lhs, expected, Tolerance(self.r_sum * scale, r), where)
+            self.parts[self.CHAIN].add(lhs, expected, Tolerance((self.r_sum + self.common) * scale, r), where)
 
     def verdict(self) -> CheckResult:
         p, n = self.p, self.p.dim
@@ -252,7 +255,7 @@ class Identities:
         self.parts["rows of J sum to 0"].add(
             self.sums,
             xp.zeros_like(self.sums),
-            Tolerance(self.r_sum * self.sums_abs + self.r * self.y + n * self.floor, 0.0),
+            Tolerance(self.r_sum * self.sums_abs + (self.r + self.common) * self.y + n * self.floor, 0.0),
             index_of(self.sums.shape, p.vector),
         )
         parts = dict(self.parts)
