@@ -216,7 +216,7 @@ class Identities:
         hit = t != 0
         with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self.u = xp.where(hit, -t.astype(float) / xp.where(hit, self.y, 1).astype(float), 0)
-        self.underflow = bool(xp.any(hit & ~xp.isfinite(self.u)))
+        self.chain_unusable = bool(xp.any(hit & ~xp.isfinite(self.u)))
         self.expected_chain = self.y * xp.sum(t, axis=-1, keepdims=True) - t
         self.parts = {"J = J^T": Comparison(), "rows of J sum to 0": Comparison(), self.CHAIN: Comparison()}
         self.sums = xp.zeros((N, n))
@@ -238,7 +238,7 @@ class Identities:
         )
         self.sums += xp.sum(columns, axis=-1, dtype=float)
         self.sums_abs += xp.sum(xp.abs(columns), axis=-1, dtype=float)
-        if not self.underflow:
+        if not self.chain_unusable:
             terms = columns * self.u[:, :, None]
             lhs = xp.sum(terms, axis=1)
             expected = self.expected_chain[:, cols]
@@ -259,12 +259,12 @@ class Identities:
             index_of(self.sums.shape, p.vector),
         )
         parts = dict(self.parts)
-        if self.underflow:
+        if self.chain_unusable:
             del parts[self.CHAIN]
         failed = [name for name, c in parts.items() if not c.passed]
         worst_of = parts[failed[0]] if failed else max(parts.values(), key=lambda c: c.max_ratio)
         message = "not true: " + ", ".join(failed) if failed else "holds: " + ", ".join(parts)
-        if self.underflow:
+        if self.chain_unusable:
             message += "; chain rule not evaluated: y at a target class is too small for t/y"
         out = result_of("identities", p, worst_of, message=message)
         out.status = "failed" if failed else "passed"
