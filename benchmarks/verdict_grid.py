@@ -7,6 +7,7 @@ runs in which a relative error injected into the analytic derivatives (1e-8 in f
 
     python benchmarks/verdict_grid.py [--seeds 50] [--dims 1,2,3,10,100] [--batches 1,...,8]
     python benchmarks/verdict_grid.py --impl examples/correct/loops.py --impl path@targets=index,batch=none
+    python benchmarks/verdict_grid.py --options label_smoothing=0.1,scale=20 --dims 10,300
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def main() -> None:
     parser.add_argument("--methods", default="auto,complex,richardson,central,forward,backward")
     parser.add_argument("--no-inject", action="store_true", help="only the false-alarm half")
     parser.add_argument(
+        "--options",
+        default="",
+        help="more options of every run, e.g. targets=soft,label_smoothing=0.1,scale=20",
+    )
+    parser.add_argument(
         "--impl",
         action="append",
         default=[],
@@ -51,6 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
     batches = [None if b == "none" else int(b) for b in args.batches.split(",")]
+    options = {k: _value(v) for k, v in (item.split("=") for item in args.options.split(",") if item)}
     if args.impl:
         return correct_grid(args, dims, batches)
     print(f"{'method':<11} {'dtype':<8} {'runs':>6} {'worst err/allowed':>18} {'bug caught':>11} {'seconds':>8}")
@@ -61,7 +68,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 for dim in dims:
                     for batch in batches:
-                        config = Config(dim=dim, batch=batch, seed=seed, dtype=dtype, method=method)
+                        config = Config(dim=dim, batch=batch, seed=seed, dtype=dtype, method=method, **options)
                         report = run(config)
                         runs += 1
                         if not report.passed:
@@ -75,6 +82,14 @@ def main() -> None:
             bug_runs = 0 if args.no_inject else runs - args.seeds * len(batches) * (1 in dims)
             share = f"{caught}/{bug_runs}"
             print(f"{method:<11} {dtype:<8} {runs:>6} {worst:>18.3g} {share:>11} {time.perf_counter() - t0:>8.1f}")
+
+
+def _value(text: str):
+    """An option's value from the command line: a number where it is one."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def correct_grid(args, dims, batches) -> None:

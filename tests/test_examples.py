@@ -3,9 +3,12 @@ the right check with the right diagnosis."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import smgrad
+from smgrad import problems
+from smgrad.impl import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -17,6 +20,9 @@ CORRECT = {
     "single_sample.py": {"batch": None},
     "forward_only.py": {},
     "layer_class.py:SoftmaxCrossEntropy": {},
+    "sequential_sums.py": {},
+    "through_logsumexp.py": {},
+    "jacobian_matmul.py": {},
 }
 
 
@@ -109,3 +115,25 @@ def test_a_wrong_shape_is_an_error_naming_both_shapes():
 def test_mutation_is_not_reported_for_a_clean_implementation(name, options):
     report = smgrad.check(spec(name, "correct"), **options)
     assert not any(r.diagnosis for r in report)
+
+
+@pytest.mark.parametrize(("dtype", "dim", "seed"), [("float32", 3000, 0), ("float32", 3000, 2), ("float64", 3000, 1)])
+def test_sums_taken_in_order_are_no_false_alarm(dtype, dim, seed):
+    # Equal logits round alike: 3000 of them added in order lose ~n/2 eps, not sqrt(n).
+    spec_ = spec("sequential_sums.py", "correct")
+    y = load(spec_)["softmax"](problems.make_problem("ties", dim, 4, dtype, seed).x)
+    assert np.abs(y.sum(axis=-1) - 1).max() > (8 + np.sqrt(dim)) * np.finfo(dtype).eps  # the case at hand
+    report = smgrad.check(spec_, dim=dim, seed=seed, dtype=dtype, scenarios=("ties",), mode="fast")
+    assert report.passed, [(r.name, r.message) for r in report if r.status != "passed"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_softmax_through_log_sum_exp_is_no_false_alarm_with_large_logits(dtype):
+    # Logits near 1e3 (float64): the log-sum-exp's rounding scales each row by 1 -+ 1e-13.
+    spec_ = spec("through_logsumexp.py", "correct")
+    x = problems.make_problem("overflow", 100, 4, dtype, 0).x
+    y = load(spec_)["softmax"](x)
+    assert np.abs(y.sum(axis=-1) - 1).max() > (8 + np.sqrt(100)) * np.finfo(dtype).eps  # the case at hand
+    for seed in range(3):
+        report = smgrad.check(spec_, dim=100, seed=seed, dtype=dtype, scenarios=("overflow",))
+        assert report.passed, [(r.name, r.method, r.message) for r in report if r.status != "passed"]
