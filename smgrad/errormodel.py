@@ -3,10 +3,10 @@
 For a row function ``f`` evaluated in a dtype with machine epsilon ``eps``, differentiated
 along one coordinate with step ``h``::
 
-    rounding of one evaluation   e     = kappa * eps * (F + X * D)
+    rounding of one evaluation   e     = kappa * eps * (F + X * D)  +  n/2 * eps * F
     real-step methods            bound = c * M * D * h**p  +  r * e / h
     complex step                 bound = (kappa + n/2) * eps * (F + D)  +  2 c_X * D  +  c * M * D * h**2
-    a computed value             error = e + n/2 * eps * (F + D)
+    a computed value             error = e + n/2 * eps * D
 
 ``F`` is the size of the row's values, ``X = max(1, max |x|)`` the size of its logits
 (rounding of a logit of size X moves f by about eps * X * D), and ``D`` a bound on f's
@@ -14,15 +14,15 @@ derivatives in logit units. ``M = 1/4`` bounds the derivatives of the logistic f
 up to order 5; along one coordinate every entry of softmax is a logistic function of that
 logit (or a fraction of one minus it), so ``M * D`` bounds the derivatives used by the
 Taylor remainders below. ``kappa = 8 + sqrt(n)`` allows for rounding in sums over ``n``
-classes that does not add up coherently, which is what a difference of two evaluations
-sees. A value itself (a probability, a loss, an entry of J, a complex-step derivative)
-may carry more: adding ``n`` terms one after another (a Python loop, a reduction along a
-strided axis) can lose up to ``n/2 * eps`` of their sum when the terms round alike (equal
-logits, label smoothing), where numpy's pairwise sum loses ``log2(n)``. Values are allowed
-that worst case, so that a correct implementation is never failed for its summation
-order. A softmax computed as ``exp(x - logsumexp(x))`` is also scaled as a whole by the
-rounding of the log-sum-exp, ``c_X = 2 eps (X + log n + 1)`` (:func:`common_error`), which
-differs from one evaluation to the next. The truncation constant ``c``, order ``p`` and
+classes that does not add up coherently. Adding ``n`` terms one after another (a Python
+loop, a reduction along a strided axis) can lose up to ``n/2 * eps`` of their sum when
+the terms round alike (equal logits, label smoothing), where numpy's pairwise sum loses
+``log2(n)``; perturbing one term changes every rounding after it, so that loss does not
+cancel between two evaluations either. Every value and every evaluation is allowed that
+worst case, so that a correct implementation is never failed for its summation order.
+A softmax computed as ``exp(x - logsumexp(x))`` is also scaled as a whole by the rounding
+of the log-sum-exp, ``c_X = 2 eps (X + log n + 1)`` (:func:`common_error`), which differs
+from one evaluation to the next. The truncation constant ``c``, order ``p`` and
 rounding factor ``r`` of each method are in :data:`RULES`.
 
 The default step minimises the real-step bound: ``h = (r e / (p c M D))**(1 / (p + 1))``.
@@ -98,9 +98,11 @@ def rtol(dtype, n: int) -> float:
 
 
 def noise(scales: Scales, dtype, n: int):
-    """Bound on the rounding error of one evaluation of f, per row, that a difference of
-    two evaluations sees."""
-    return kappa(n) * machine_eps(dtype) * (scales.value + scales.size * scales.slope)
+    """Bound on the rounding error of one evaluation of f, per row: what a difference of
+    two evaluations sees. A sum taken in order does not cancel between them (perturbing
+    one term changes every rounding after it), so its n/2 eps of F is in here too."""
+    eps = machine_eps(dtype)
+    return kappa(n) * eps * (scales.value + scales.size * scales.slope) + summing(n) * eps * scales.value
 
 
 def size_of(x):
@@ -120,7 +122,7 @@ def common_error(size, dtype, n: int):
 def value_error(scales: Scales, dtype, n: int):
     """Bound on the error of one computed value of f against the exact one, per row,
     whatever order its sums are taken in."""
-    return noise(scales, dtype, n) + summing(n) * machine_eps(dtype) * (scales.value + scales.slope)
+    return noise(scales, dtype, n) + summing(n) * machine_eps(dtype) * scales.slope
 
 
 def default_step(method: str, scales: Scales, dtype, n: int):
