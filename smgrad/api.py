@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
-from smgrad import checks
+from smgrad import checks, options, usercode
 from smgrad.config import Config
-from smgrad.impl import as_implementation
+from smgrad.errors import UsageError
+from smgrad.impl import as_implementation, spec_of
 from smgrad.report import Report
 
 
-def check(impl=None, **options) -> Report:
+def check(impl=None, progress=None, **values) -> Report:
     """Check ``impl`` the way ``smgrad check`` does and return the :class:`Report`.
 
     ``impl`` is a SPEC string (``"path/to/file.py"``, ``"package.module:object"``), a
     module, class, instance, namespace or mapping holding any of ``softmax``,
     ``softmax_jacobian``, ``softmax_backward``, ``cross_entropy``, ``cross_entropy_grad``;
-    None checks the built-in reference. ``options`` are those of :class:`Config`
-    (``dim``, ``batch``, ``seed``, ``dtype``, ``targets``, ``reduction``, ...).
+    None checks the built-in reference. ``values`` are the options of ``smgrad check``
+    in the same forms (``dim=[2, 10]``, ``seed="0..2"``, ``dtype="float64,float32"``,
+    ``scenarios="typical"``); each value of ``dim``, ``seed`` and ``dtype`` is a run.
+    ``progress(done, total)`` is called after each scenario of each run.
 
     The report has ``.passed``, iterates over its check results and has ``.to_json()``.
     Raises :class:`smgrad.errors.UsageError` for a bad option or an unusable ``impl``.
     """
-    spec = impl if isinstance(impl, str) else options.pop("impl", None)
-    config = Config(impl=spec, **options)
-    implementation = as_implementation(impl, config.batch is None, config.targets, config.reduction)
-    return checks.run(config, implementation)
+    given = options.parse(values)
+    outputs = [name for name in given if options.BY_NAME[name].output]
+    if outputs:
+        raise UsageError(f"{', '.join(outputs)}: a report option of the command line, not of smgrad.check")
+    if impl is not None and "impl" in given:
+        raise UsageError("impl given twice: as the first argument and as impl=")
+    if impl is not None and not isinstance(impl, str):
+        named = spec_of(impl)
+        given["impl"] = None if named.startswith("<") else named
+    elif impl is not None:
+        given["impl"] = impl
+    configs = [Config(**run) for run in options.runs(options.with_defaults(given))]
+    first = configs[0]
+    with usercode.interrupts():
+        implementation = as_implementation(
+            impl if impl is not None else first.impl, first.batch is None, first.targets, first.reduction, first.timeout
+        )
+        return checks.run_all(configs, implementation, progress)

@@ -15,11 +15,15 @@ from smgrad.report import CheckResult
 def guarded(name: str, p: problems.Problem, body) -> CheckResult:
     try:
         return body()
+    except MemoryError:
+        raise  # smgrad's own arrays did not fit: not the implementation's failure
     except Exception as e:  # an implementation that raises fails its check, never smgrad
         return error(name, p, e)
 
 
 def error(name: str, p: problems.Problem, e: Exception) -> CheckResult:
+    if isinstance(e, MemoryError):
+        raise e
     message = str(e) if isinstance(e, ImplementationError) else f"raised {describe(e)}"
     return CheckResult(name, p.scenario, "error", message=message)
 
@@ -41,17 +45,28 @@ def index_of(shape: tuple[int, ...], vector: bool, layout=None):
     return index_of
 
 
+POWERLESS = (
+    "no power: the allowed error is as large as the values themselves, so no wrong value could fail "
+    "(a step, --atol or --rtol too large, or logits too large to differentiate)"
+)
+
+
 def result_of(name: str, p: problems.Problem, cmp: Comparison, method=None, step=None, message="") -> CheckResult:
     found = []
     if cmp.nonfinite_analytic:
         found.append(f"{cmp.nonfinite_analytic} non-finite values in the implementation's results")
     if cmp.nonfinite_numerical:
         found.append(f"{cmp.nonfinite_numerical} non-finite values in what they are compared with")
+    status = "passed" if cmp.passed else "failed"
+    if status == "passed" and cmp.powerless:
+        status = "inconclusive"
+        found.append(POWERLESS)
     message = "; ".join(filter(None, [*found, message]))
     return CheckResult(
         name=name,
         scenario=p.scenario,
-        status="passed" if cmp.passed else "failed",
+        status=status,
+        resolves=cmp.resolves,
         method=method,
         max_abs_error=cmp.max_abs_error,
         max_rel_error=cmp.max_rel_error,
@@ -63,8 +78,10 @@ def result_of(name: str, p: problems.Problem, cmp: Comparison, method=None, step
     )
 
 
-def tolerance(atol, cfg: Config) -> Tolerance:
-    return Tolerance(atol, errormodel.rtol(cfg.dtype, cfg.dim)).overridden(cfg.atol, cfg.rtol)
+def tolerance(atol, cfg: Config, unit=None) -> Tolerance:
+    """The model's ``atol`` and ``rtol`` unless the user overrides them; ``unit`` (shaped
+    like ``atol``) is the size of the largest value the quantity can have, per row."""
+    return Tolerance(atol, errormodel.rtol(cfg.dtype, cfg.dim), unit).overridden(cfg.atol, cfg.rtol)
 
 
 def softmax_scales(x, y) -> errormodel.Scales:

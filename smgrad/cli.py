@@ -7,169 +7,25 @@ exit code 1; success is 0. No traceback reaches the user for any of these.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import sys
-from typing import ClassVar
 
 import click
 
-from smgrad.config import DTYPES, METHODS, MODES, SCENARIOS, TARGETS, Config
+from smgrad import options
+from smgrad.config import DTYPES, METHODS, SCENARIOS
 from smgrad.errors import UsageError
+from smgrad.params import ChoiceList, Number, Whole
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class Number(click.ParamType):
-    """A finite float, optionally bounded below (``--step 0`` and ``--rtol nan`` are errors)."""
-
-    name = "number"
-
-    def __init__(self, minimum: float = 0.0, open_: bool = False):
-        self.minimum, self.open_ = minimum, open_
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, float):
-            return value
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        if v < self.minimum or (self.open_ and v == self.minimum):
-            relation = ">" if self.open_ else ">="
-            self.fail(f"{value} is not {relation} {self.minimum:g}", param, ctx)
-        return v
-
-
-class Batch(click.ParamType):
-    """Rows in the batch, a whole number >= 1, or ``none`` for a single 1-D vector."""
-
-    name = "B|none"
-
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, int):
-            return value
-        if str(value).lower() == "none":
-            return None
-        try:
-            b = int(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a whole number or 'none'", param, ctx)
-        if b < 1:
-            self.fail(f"{b} is not >= 1 (use 'none' for one 1-D vector)", param, ctx)
-        return b
-
-
-class Whole(click.ParamType):
-    """A whole number with a lower (and optional upper) bound."""
-
-    name = "integer"
-
-    def __init__(self, minimum: int, maximum: int | None = None):
-        self.minimum, self.maximum = minimum, maximum
-
-    def convert(self, value, param, ctx):
-        try:
-            v = int(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a whole number", param, ctx)
-        if v < self.minimum:
-            self.fail(f"{v} is not >= {self.minimum}", param, ctx)
-        if self.maximum is not None and v > self.maximum:
-            self.fail(f"{v} is not <= {self.maximum}", param, ctx)
-        return v
-
-
-class Size(click.ParamType):
-    """A number of bytes: 268435456, 256MB, 256MiB, 2G."""
-
-    name = "size"
-    UNITS: ClassVar[dict[str, int]] = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().lower().removesuffix("b").removesuffix("i")
-        number, unit = text.rstrip("kmgt"), text[len(text.rstrip("kmgt")) :]
-        try:
-            size = float(number) * self.UNITS[unit]
-        except (ValueError, KeyError):
-            self.fail(f"{value!r} is not a size such as 512MB or 2GiB", param, ctx)
-        if not math.isfinite(size) or size < 2**20:
-            self.fail(f"{value!r} is less than 1 MiB", param, ctx)
-        return int(size)
-
-
-class WholeList(click.ParamType):
-    """Whole numbers: ``10``, ``2,10,100``, ``0..9`` (inclusive), or a mix of these."""
-
-    name = "list"
-
-    def __init__(self, minimum: int):
-        self.minimum = minimum
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        out: list[int] = []
-        for part in str(value).split(","):
-            part = part.strip()
-            try:
-                if ".." in part:
-                    first, last = (int(v) for v in part.split("..", 1))
-                    if last < first:
-                        self.fail(f"{part!r} is an empty range", param, ctx)
-                    out += range(first, last + 1)
-                else:
-                    out.append(int(part))
-            except ValueError:
-                self.fail(f"{part!r} is not a whole number or a range such as 0..9", param, ctx)
-        bad = [v for v in out if v < self.minimum]
-        if bad:
-            self.fail(f"{bad[0]} is not >= {self.minimum}", param, ctx)
-        return tuple(dict.fromkeys(out))
-
-
-class ChoiceList(click.ParamType):
-    """One or more of a set, comma-separated."""
-
-    name = "list"
-
-    def __init__(self, allowed: tuple[str, ...]):
-        self.allowed = allowed
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        try:
-            return _choices(str(value), self.allowed, param.name if param else "value")
-        except click.BadParameter as e:
-            self.fail(e.format_message(), param, ctx)
-
-
-def _choices(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
-    """A comma-separated choice from ``allowed``, or ``all``."""
-    if value == "all":
-        return allowed
-    names = tuple(s.strip() for s in value.split(",") if s.strip())
-    unknown = [s for s in names if s not in allowed]
-    if unknown or not names:
-        raise click.BadParameter(
-            f"unknown {what} {', '.join(map(repr, unknown)) or repr(value)}; choose from {', '.join(allowed)} or all"
-        )
-    return names
-
-
-def _scenarios(ctx, param, value: str) -> tuple[str, ...]:
-    return _choices(value, SCENARIOS, "scenario")
 
 
 class SmgradGroup(click.Group):
     """Runs a command and turns every usage problem into one line on stderr."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from smgrad.usercode import Interrupted
+
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as e:
@@ -179,8 +35,15 @@ class SmgradGroup(click.Group):
             _fail(str(e), EXIT_USAGE)
         except click.ClickException as e:
             _fail(e.format_message(), e.exit_code)
+        except Interrupted as e:
+            _fail("interrupted" if e.code == EXIT_INTERRUPTED else f"terminated ({e})", e.code)
         except (click.Abort, KeyboardInterrupt):
             _fail("interrupted", EXIT_INTERRUPTED)
+        except MemoryError as e:
+            _fail(
+                f"out of memory: {e or 'an allocation failed'}; use a smaller --dim, --batch or --max-memory",
+                EXIT_USAGE,
+            )
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 
@@ -189,12 +52,12 @@ def _fail(message: str, code: int):
     sys.exit(code)
 
 
-def _console(file=None):
+def _console(file=None, stderr: bool = False):
     from rich.console import Console
 
     if file is not None:
         return Console(file=file, no_color=True, force_terminal=False, width=100, highlight=False)
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, stderr=stderr)
 
 
 def common_options(f):
@@ -222,8 +85,7 @@ def common_options(f):
 @click.version_option(
     None, "--version", "-V", package_name="smgrad", prog_name="smgrad", message="%(prog)s %(version)s"
 )
-@click.pass_context
-def cli(ctx):
+def cli():
     """Check softmax and softmax + cross-entropy gradients against numerical derivatives.
 
     `smgrad check` takes its defaults from a [tool.smgrad] table in the project's
@@ -233,89 +95,16 @@ def cli(ctx):
     Example:
         smgrad check --dim 10
     """
-    from smgrad.project import check_defaults
-
-    defaults = check_defaults()
-    if defaults:
-        ctx.default_map = {"check": defaults}
 
 
 @cli.command()
-@click.option(
-    "--dim", type=WholeList(1), default="10", show_default=True, help="Number of classes n; 2,10,100 runs each."
-)
-@click.option("--batch", type=Batch(), default="4", show_default=True, help="Rows B, or 'none' for one 1-D vector.")
-@click.option(
-    "--seed", type=WholeList(0), default="0", show_default=True, help="Seed of the random logits; 0..9 runs each."
-)
-@click.option(
-    "--dtype", type=ChoiceList(DTYPES), default="float64", show_default=True, help="float64, float32 or both."
-)
-@common_options
-@click.option(
-    "--scenarios",
-    default="all",
-    show_default=True,
-    callback=_scenarios,
-    help=f"Comma-separated, from {', '.join(SCENARIOS)}.",
-)
-@click.option("--rtol", type=Number(0), default=None, help="Override the relative tolerance.")
-@click.option("--atol", type=Number(0), default=None, help="Override the absolute tolerance.")
-@click.option("--targets", type=click.Choice(TARGETS), default="onehot", show_default=True)
-@click.option(
-    "--label-smoothing", type=Number(0), default=0.0, show_default=True, help="Mix targets with uniform: (1-e)t + e/n."
-)
-@click.option(
-    "--target-sum", type=Number(0, open_=True), default=1.0, show_default=True, help="Scale targets to this sum."
-)
-@click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
-@click.option(
-    "--impl",
-    "spec",
-    default=None,
-    metavar="SPEC",
-    help="Your implementation: path/to/file.py or package.module, optionally :object.",
-)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-@click.option(
-    "--mode",
-    type=click.Choice(MODES),
-    default="auto",
-    show_default=True,
-    help="full: every entry; fast: sampled columns and random projections; auto: fast above B·n² = 4e6.",
-)
-@click.option(
-    "--max-memory", type=Size(), default="1GiB", show_default=True, help="Memory for perturbations and Jacobians."
-)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
-@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report to FILE.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (table format).")
-def check(
-    dim,
-    batch,
-    seed,
-    dtype,
-    method,
-    step,
-    scale,
-    scenarios,
-    rtol,
-    atol,
-    targets,
-    label_smoothing,
-    target_sum,
-    reduction,
-    spec,
-    fmt,
-    mode,
-    max_memory,
-    output,
-    junit,
-    quiet,
-):
+@options.click_options
+@click.option("--no-config", is_flag=True, help="Ignore [tool.smgrad] in pyproject.toml.")
+def check(no_config, **given):
     """Check the analytic derivatives against numerical ones, in every scenario.
 
-    Exit code 0 when every check passes, 1 when one fails, 2 on a usage error.
+    Exit code 0 when every check passes, 1 when one fails, raises, hangs or has no
+    power to tell, 2 on a usage error, 130 on Ctrl-C (143 on SIGTERM).
 
     With --impl, your own functions are checked: any of softmax(x),
     softmax_jacobian(x), softmax_backward(x, grad_y), cross_entropy(x, target) and
@@ -327,82 +116,51 @@ def check(
         smgrad check --impl mynet/layers.py --targets index
         smgrad check --dim 100 --format json --output report.json
     """
-    from smgrad import checks, render
-    from smgrad.impl import as_implementation
+    import dataclasses
+    import signal
 
-    if len(dim) * len(seed) * len(dtype) > 10_000:
-        raise UsageError("more than 10000 runs of dims x seeds x dtypes; give fewer values")
-    base = dict(
-        batch=batch,
-        scale=scale,
-        scenarios=scenarios,
-        method=method,
-        step=step,
-        rtol=rtol,
-        atol=atol,
-        targets=targets,
-        label_smoothing=label_smoothing,
-        target_sum=target_sum,
-        reduction=reduction,
-        impl=spec,
-        max_memory=max_memory,
-        mode=mode,
-    )
-    configs = [Config(dim=n, seed=k, dtype=t, **base) for n in dim for k in seed for t in dtype]
-    implementation = as_implementation(spec, batch is None, targets, reduction)
-    sink = _open_output(output)
-    junit_sink = _open_output(junit, "--junit")
-    report = _run_with_progress(checks, configs, implementation, fmt == "table" and not quiet and sink is None)
-    if junit_sink is not None:
-        with junit_sink:
-            junit_sink.write(render.junit_xml(report))
+    from smgrad import api, project, render, reportfile, usercode
+
+    ctx = click.get_current_context()
+    typed = {k: v for k, v in given.items() if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
+    defaults = project.ProjectDefaults() if no_config else project.load()
+    values = {**defaults.values, **typed}
+    out = options.with_defaults({k: values.pop(k) for k in list(values) if options.BY_NAME[k].output})
+    for name in ("output", "junit"):
+        if out[name] is not None:
+            reportfile.check_writable(out[name], f"--{name}")
+    show_progress = out["format"] == "table" and not out["quiet"]
+    with usercode.interrupts((signal.SIGINT, signal.SIGTERM)), usercode.stdout_to_stderr():
+        report = _run_with_progress(api.check, values, show_progress)
+    report = dataclasses.replace(report, config_file=project.shown(defaults.path) if defaults.path else None)
+    writers = {"json": lambda r: r.to_json(), "markdown": render.markdown, "table": render.plain_text}
+    if out["junit"] is not None:
+        reportfile.write(out["junit"], render.junit_xml(report), "--junit")
     _github_step_summary(render.markdown(report))
-    if fmt == "json":
-        text = report.to_json()
-    elif fmt == "markdown":
-        text = render.markdown(report)
-    else:
-        text = None
-    if sink is not None:
-        with sink:
-            if text is None:
-                render.print_report(_console(sink), report)
-            else:
-                sink.write(text + "\n")
-        if not quiet:
+    if out["output"] is not None:
+        text = writers[out["format"]](report)
+        reportfile.write(out["output"], text if text.endswith("\n") else text + "\n", "--output")
+        if not out["quiet"]:
             click.echo(render.verdict(report))
-    elif text is not None:
-        click.echo(text)
-    elif quiet:
+    elif out["format"] != "table":
+        click.echo(writers[out["format"]](report))
+    elif out["quiet"]:
         click.echo(render.verdict(report))
     else:
         render.print_report(_console(), report)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
-def _run_with_progress(checks, configs, implementation, show: bool):
-    """Run, with a progress bar on a terminal when there is much to do."""
-    long = len(configs) > 1 or any((c.batch or 1) * c.dim**2 >= 10**6 for c in configs)
-    if not show or not long:
-        return checks.run_all(configs, implementation)
+def _run_with_progress(run, values: dict, show: bool):
+    """Run, with a progress bar on a terminal (standard error) when there is much to do."""
+    console = _console(stderr=True)
+    if not show or not console.is_terminal:
+        return run(**values)
     from rich.progress import Progress
 
-    console = _console()
-    if not console.is_terminal:
-        return checks.run_all(configs, implementation)
     with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("checking", total=sum(len(c.scenarios) for c in configs))
-        return checks.run_all(configs, implementation, lambda done, total: bar.update(task, completed=done))
-
-
-def _open_output(path: str | None, option: str = "--output"):
-    """Open an output file before any work, so a bad path costs nothing."""
-    if path is None:
-        return None
-    try:
-        return open(path, "w", encoding="utf-8")  # closed by the caller
-    except OSError as e:
-        raise UsageError(f"cannot write {option} {path!r}: {e.strerror}") from None
+        task = bar.add_task("checking", total=None)
+        return run(**values, progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def _github_step_summary(text: str) -> None:
@@ -468,7 +226,7 @@ def jacobian(dim, seed, dtype, method, step, scale, scenario, fmt):
     "--methods",
     default="all",
     show_default=True,
-    callback=lambda c, p, v: _methods(v),
+    type=ChoiceList(METHODS[1:], "method"),  # every method but auto
     help="Comma-separated, from forward, backward, central, richardson, complex.",
 )
 @click.option("--impl", "spec", default=None, metavar="SPEC", help="Sweep over your own forward functions.")
@@ -550,10 +308,6 @@ def derive(dim, seed, targets, target_sum, fmt):
     else:
         render.print_derivation(_console(), chains, s.x, s.t, seed)
     return EXIT_FAILED if needs_unit else EXIT_OK
-
-
-def _methods(value: str) -> tuple[str, ...]:
-    return _choices(value, METHODS[1:], "method")  # every method but auto
 
 
 @cli.command()

@@ -39,16 +39,31 @@ class Entry:
 @dataclass(frozen=True)
 class Tolerance:
     """``atol`` per entry (broadcast against the compared values) and a scalar ``rtol``;
-    an override replaces the model's value with the user's."""
+    an override replaces the model's value with the user's. ``unit``, where given, is the
+    size of the largest value the compared quantity can have per row (broadcast like
+    ``atol``): the yardstick of the check's power."""
 
     atol: object
     rtol: float
+    unit: object = None
 
     def overridden(self, atol: float | None, rtol: float | None) -> Tolerance:
         return Tolerance(
             atol=self.atol if atol is None else xp.asarray(atol),
             rtol=self.rtol if rtol is None else rtol,
+            unit=self.unit,
         )
+
+    def resolves(self) -> float | None:
+        """The smallest error, relative to ``unit``, that fails an entry in the row where
+        the allowance is tightest: 1 or more means no error as large as the quantity
+        itself could fail (a check without power). None without a ``unit``."""
+        if self.unit is None:
+            return None
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = xp.asarray(self.atol, dtype=float) / xp.asarray(self.unit, dtype=float)
+        ratio = xp.where(xp.isnan(ratio), xp.inf, ratio)
+        return float(xp.min(ratio)) + self.rtol
 
 
 class Comparison:
@@ -64,6 +79,7 @@ class Comparison:
         self.max_ratio = 0.0
         self.nonfinite_analytic = 0
         self.nonfinite_numerical = 0
+        self.resolves: float | None = None
         self._worst: list[tuple[float, Entry]] = []
 
     SLICE = 2**18  # entries compared at a time: temporaries stay in cache, not fresh pages
@@ -71,6 +87,9 @@ class Comparison:
     def add(self, analytic, numerical, tol: Tolerance, index_of: Callable[[int], tuple]) -> None:
         """Compare two arrays of one shape; ``index_of`` maps a flat position in them to
         the index reported to the user."""
+        power = tol.resolves()
+        if power is not None:
+            self.resolves = power if self.resolves is None else min(self.resolves, power)
         a = xp.atleast_1d(xp.asarray(analytic))
         if a.size <= self.SLICE:
             return self._add(a, numerical, tol, index_of)
@@ -139,6 +158,11 @@ class Comparison:
     @property
     def passed(self) -> bool:
         return self.max_ratio <= 1.0
+
+    @property
+    def powerless(self) -> bool:
+        """True when no compared part could have failed an error as large as the quantity."""
+        return self.resolves is not None and not self.resolves < 1.0
 
     @property
     def worst(self) -> list[Entry]:

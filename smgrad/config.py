@@ -25,6 +25,17 @@ FAST_ABOVE = 4 * 10**6
 # A full check differentiates B * n^2 entries; beyond this it takes minutes.
 MAX_ENTRIES = 2 * 10**9
 
+# Machine epsilon of each dtype, here so that validating a scale needs no numpy.
+EPS = {"float64": 2.0**-52, "float32": 2.0**-23}
+
+
+def max_scale(dtype: str) -> float:
+    """The largest ``scale`` whose logits can be differentiated numerically at all: one
+    rounding of a logit of that size, ``eps * scale``, is 1, the distance over which
+    softmax changes. Beyond it no step resolves a derivative (every check would be
+    without power, or compare rounding with rounding)."""
+    return 1 / EPS[dtype]
+
 
 @dataclass(frozen=True)
 class Config:
@@ -47,6 +58,7 @@ class Config:
     max_memory: int = 2**30
     impl: str | None = None
     mode: str = "auto"
+    timeout: float = 60.0
 
     def __post_init__(self):
         _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
@@ -61,6 +73,13 @@ class Config:
         for s in self.scenarios:
             _require(s in SCENARIOS, f"unknown scenario {s!r}; choose from {', '.join(SCENARIOS)}")
         _require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        _require(
+            self.dtype not in EPS or not _positive(self.scale) or self.scale <= max_scale(self.dtype),
+            f"scale {self.scale:g} spreads logits so far that one rounding of a logit in {self.dtype} "
+            f"(eps·scale = {self.scale * EPS.get(self.dtype, 0):.2g}) exceeds 1, the distance over which softmax "
+            f"changes: no numerical derivative can resolve it; use a scale of at most {max_scale(self.dtype):.2g} "
+            f"in {self.dtype}",
+        )
         _require(self.step is None or _positive(self.step), f"step must be a finite number > 0, not {self.step!r}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
@@ -84,6 +103,9 @@ class Config:
         )
         _require(self.impl is None or isinstance(self.impl, str), "impl must be a SPEC string or None")
         _require(self.mode in MODES, f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        _require(
+            _finite(self.timeout) and self.timeout >= 0, f"timeout must be seconds >= 0 (0: none), not {self.timeout!r}"
+        )
         rows = self.batch or 1
         _require(
             self.resolved_mode == "fast" or rows * self.dim**2 <= MAX_ENTRIES,

@@ -178,8 +178,20 @@ def _softmax_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -> dict[str,
         else:
             exact_jv = analytic.softmax_jvp(x, v)
         A = xp.moveaxis(xp.asarray(block(x, slice(None), cols)), -1, 0)
-        _compare(cmp, A, columns, tolerance(column_bound[None], cfg), index_of(A.shape, p.vector, _column_layout(cols)))
-        _compare(cmp, exact_jv, jv, tolerance(projection_bound[None], cfg), _projection_index(jv.shape, p.vector))
+        _compare(
+            cmp,
+            A,
+            columns,
+            tolerance(column_bound[None], cfg, scales.slope[None]),
+            index_of(A.shape, p.vector, _column_layout(cols)),
+        )
+        _compare(
+            cmp,
+            exact_jv,
+            jv,
+            tolerance(projection_bound[None], cfg, scales.slope[None]),
+            _projection_index(jv.shape, p.vector),
+        )
         rows = [result_of("softmax_jacobian", p, cmp, method, step, note)]
         if impl.softmax_jacobian_block is None:  # a user's J, held whole
             diagnose_rows(rows, lambda: diagnose.jacobian(full, x))
@@ -202,7 +214,12 @@ def _backward(impl, p, cfg, y, columns, jv, v, cols, method, h, step, note) -> C
     )
     bound_g = errormodel.bound(method, h, g_scales, cfg.dtype, n)[:, 0]
     numerical = xp.sum(g[None] * columns, axis=-1)  # (S, B): (J^T g)[b, cols[s]]
-    cmp.add(vjp_g[:, cols].T, numerical, tolerance(bound_g[None], cfg), _coordinate_index(numerical.shape, p, cols))
+    cmp.add(
+        vjp_g[:, cols].T,
+        numerical,
+        tolerance(bound_g[None], cfg, g_scales.slope[None, :, 0]),
+        _coordinate_index(numerical.shape, p, cols),
+    )
     rng = xp.random.default_rng([cfg.seed, 17])
     for k in range(v.shape[0]):
         u = rng.standard_normal(x.shape).astype(x.dtype)
@@ -211,15 +228,22 @@ def _backward(impl, p, cfg, y, columns, jv, v, cols, method, h, step, note) -> C
         )
         bound_u = errormodel.bound(method, h, _along(u_scales, method), cfg.dtype, n)[:, 0]
         analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
-        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tolerance(bound_u[None], cfg), _row_of(p))
-    bound_row = errormodel.bound(method, h, _along(softmax_scales(x, y), method), cfg.dtype, n)[:, 0]
+        cmp.add(
+            analytic_side[None],
+            xp.sum(u * jv[k], -1)[None],
+            tolerance(bound_u[None], cfg, u_scales.slope[None, :, 0]),
+            _row_of(p),
+        )
+    row_scales = softmax_scales(x, y)
+    bound_row = errormodel.bound(method, h, _along(row_scales, method), cfg.dtype, n)[:, 0]
+    unit_row = row_scales.slope[None, :, 0]
     for i in cols:
         e = xp.zeros_like(x)
         e[:, i] = 1
         row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
         analytic_side = xp.einsum("bj,kbj->kb", row, v)
         where = lambda q, i=int(i), K=v.shape[0]: _row_index(q, K, p, i)  # noqa: E731
-        cmp.add(analytic_side, jv[:, :, i], tolerance(bound_row[None], cfg), where)
+        cmp.add(analytic_side, jv[:, :, i], tolerance(bound_row[None], cfg, unit_row), where)
     return result_of("softmax_backward", p, cmp, method, step, note)
 
 
@@ -251,10 +275,20 @@ def _gradient_pass(impl, losses, p, cfg, basis) -> CheckResult:
     cmp = Comparison()
     numerical = weight * _columns(f, x, cols, method, h, chunk)[..., 0]  # (S, B)
     bound = weight * errormodel.bound(method, h, scales, cfg.dtype, n)[:, 0]
-    cmp.add(grad[:, cols].T, numerical, tolerance(bound[None], cfg), _coordinate_index(numerical.shape, p, cols))
+    cmp.add(
+        grad[:, cols].T,
+        numerical,
+        tolerance(bound[None], cfg, weight * scales.slope[None, :, 0]),
+        _coordinate_index(numerical.shape, p, cols),
+    )
     along = weight * errormodel.bound(method, h, _along(scales, method), cfg.dtype, n)[:, 0]
     projected = weight * _projections(f, x, v, method, h, chunk)[..., 0]  # (K, B)
-    cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, tolerance(along[None], cfg), _row_of(p))
+    cmp.add(
+        xp.einsum("bj,kbj->kb", grad, v),
+        projected,
+        tolerance(along[None], cfg, weight * scales.slope[None, :, 0]),
+        _row_of(p),
+    )
     rows = [result_of("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)]
     diagnose_rows(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
     return rows[0]
@@ -288,7 +322,7 @@ def _cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Confi
     cmp.add(
         weight * exact_cols,
         weight * _columns(f, x, cols, method, h, chunk),
-        tolerance(bound, cfg),
+        tolerance(bound, cfg, weight * scales.slope[None]),
         index_of(exact_cols.shape, p.vector, _column_layout(cols)),
     )
     exact_hv = analytic.softmax_jvp(x, v) * total[None]
@@ -296,7 +330,7 @@ def _cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Confi
     cmp.add(
         weight * exact_hv,
         weight * _projections(f, x, v, method, h, chunk),
-        tolerance(along, cfg),
+        tolerance(along, cfg, weight * scales.slope[None]),
         _projection_index(exact_hv.shape, p.vector),
     )
     return result_of("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note)

@@ -62,8 +62,10 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
     method, note = choose_method(forward, x, scales, cfg)
     note = "; ".join(filter(None, [basis, note]))
     h = step_for(method, scales, cfg)
-    jac_tol = tolerance(errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg)
-    vjp_tol = tolerance(errormodel.bound(method, h, phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+    jac_tol = tolerance(errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg, scales.slope[None])
+    vjp_tol = tolerance(
+        errormodel.bound(method, h, phi_scales, cfg.dtype, n)[None, :, 0], cfg, phi_scales.slope[None, :, 0]
+    )
     versus_reference = not impl.is_reference
     x64, g64 = x.astype(float), g.astype(float)
     if want_jac:
@@ -71,11 +73,13 @@ def _softmax_derivative_pass(impl, forward, p, cfg, want_jac, want_vjp, basis) -
         if block is None:
             full = xp.asarray(impl.softmax_jacobian(x))
             block = lambda x, rows, cols: full[..., rows, cols]  # noqa: E731
-        jac_ref_tol = tolerance(errormodel.value_error(scales, cfg.dtype, n)[None], cfg)
+        jac_ref_tol = tolerance(errormodel.value_error(scales, cfg.dtype, n)[None], cfg, scales.slope[None])
     if want_vjp:
         vjp = xp.asarray(impl.softmax_backward(x, g))
         vjp_ref = analytic.softmax_vjp(x64, g64)
-        vjp_ref_tol = tolerance(errormodel.value_error(phi_scales, cfg.dtype, n)[None, :, 0], cfg)
+        vjp_ref_tol = tolerance(
+            errormodel.value_error(phi_scales, cfg.dtype, n)[None, :, 0], cfg, phi_scales.slope[None, :, 0]
+        )
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
     identities = Identities(p, cfg) if want_jac else None
     for cols, D in numdiff.jacobian_columns(forward, x, method, h, chunk(p, n, cfg)):
@@ -139,7 +143,9 @@ def _cross_entropy_grad_pass(impl, losses, p, cfg, basis) -> list[CheckResult]:
     note = "; ".join(filter(None, [basis, note]))
     h = step_for(method, scales, cfg)
     weight = row_weight(p, cfg)
-    tol = tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None, :, 0], cfg)
+    tol = tolerance(
+        weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None, :, 0], cfg, weight * scales.slope[None, :, 0]
+    )
     grad = xp.asarray(impl.cross_entropy_grad(x, t))
     cmp = Comparison()
     for cols, D in numdiff.jacobian_columns(f, x, method, h, chunk(p, 1, cfg)):
@@ -150,7 +156,7 @@ def _cross_entropy_grad_pass(impl, losses, p, cfg, basis) -> list[CheckResult]:
     if not impl.is_reference:
         expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
         ref = Comparison()
-        atol = tolerance(weight * errormodel.value_error(scales, cfg.dtype, n), cfg)
+        atol = tolerance(weight * errormodel.value_error(scales, cfg.dtype, n), cfg, weight * scales.slope)
         ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
         rows.append(result_of("cross_entropy_grad", p, ref, "reference"))
     diagnose_rows(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
@@ -176,7 +182,7 @@ def cross_entropy_hessian(impl: Implementation, p: problems.Problem, cfg: Config
     )
     method, note = choose_method(f, x, scales, cfg)
     h = step_for(method, scales, cfg)
-    tol = tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg)
+    tol = tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg, weight * scales.slope[None])
     cmp = Comparison()
     for cols, D in numdiff.jacobian_columns(f, x, method, h, chunk(p, n, cfg)):
         exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols) * total[:, :, None], -1, 0)

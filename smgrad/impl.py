@@ -9,12 +9,10 @@ what comes back, and whether the arrays passed in were changed.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import inspect
 import sys
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,9 @@ from pathlib import Path
 from smgrad import analytic, functions
 from smgrad.backend import is_complex, xp
 from smgrad.errors import UsageError
+from smgrad.usercode import ImplementationError, Overran, call, describe
+
+__all__ = ["Implementation", "ImplementationError", "as_implementation", "describe", "load", "reference"]
 
 NAMES = ("softmax", "softmax_jacobian", "softmax_backward", "cross_entropy", "cross_entropy_grad")
 
@@ -70,30 +71,47 @@ def reference(reduction: str = "mean") -> Implementation:
 # -- loading -----------------------------------------------------------------------------
 
 
-def load(spec: str) -> dict[str, Callable]:
+def load(spec: str, timeout: float = 0.0) -> dict[str, Callable]:
     """The protocol functions named by ``spec``: ``path/to/file.py``, ``package.module``,
-    either followed by ``:object`` (a class, instance, namespace or mapping).
+    either followed by ``:object`` (a class, instance, namespace or mapping). Importing
+    may take ``timeout`` seconds (0: no limit).
 
-    Raises :class:`UsageError` when nothing usable can be had from ``spec``.
+    Raises :class:`UsageError` when nothing usable can be had from ``spec``: whatever the
+    import raises (``SystemExit`` too) is said in one line with its file and line.
     """
     target, _, attribute = spec.partition(":")
     if not target:
         raise UsageError(f"--impl {spec!r} names no file or module; give path/to/file.py or package.module")
-    with contextlib.redirect_stdout(sys.stderr):  # its prints must not mix with our output
-        module = _import_file(spec, target) if _looks_like_path(target) else _import_module(spec, target)
-        holder = _attribute(spec, module, attribute) if attribute else module
-        found = _functions(holder)
+    load_from = _import_file if _looks_like_path(target) else _import_module
+    module = load_from(spec, target, timeout)
+    holder = _attribute(spec, module, attribute, timeout) if attribute else module
+    found = _functions(holder)
     if not found:
         raise UsageError(f"--impl {spec!r} defines none of {', '.join(NAMES)}")
     return found
+
+
+def _importing(spec: str, target: str, run: Callable, timeout: float):
+    """``run()``, with anything it raises (but a real interrupt) as a one-line UsageError."""
+    try:
+        return call(f"importing {target}", run, timeout=timeout)
+    except ImplementationError as e:
+        missing = e.__cause__
+        if isinstance(missing, ModuleNotFoundError) and missing.name and target.startswith(missing.name):
+            raise UsageError(
+                f"--impl {spec!r}: no module named {missing.name!r} (a file needs its .py ending)"
+            ) from None
+        raise UsageError(f"--impl {spec!r}: {e}") from None
 
 
 def _looks_like_path(target: str) -> bool:
     return target.endswith(".py") or "/" in target or "\\" in target or Path(target).is_file()
 
 
-def _import_file(spec: str, target: str):
+def _import_file(spec: str, target: str, timeout: float):
     path = Path(target)
+    if path.is_dir():
+        raise UsageError(f"--impl {spec!r}: {target!r} is a directory; name a .py file in it, or a package.module")
     if not path.is_file():
         raise UsageError(f"--impl {spec!r}: no such file {target!r}")
     name = f"smgrad_impl_{abs(hash(str(path.resolve())))}"
@@ -104,29 +122,21 @@ def _import_file(spec: str, target: str):
     # Its own imports of files beside it work, as they would for `python file.py`.
     sys.path.insert(0, str(path.resolve().parent))
     try:
-        module_spec.loader.exec_module(module)
-    except Exception as e:
-        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
+        _importing(spec, target, lambda: module_spec.loader.exec_module(module), timeout)
     finally:
         sys.path.remove(str(path.resolve().parent))
     return module
 
 
-def _import_module(spec: str, target: str):
+def _import_module(spec: str, target: str, timeout: float):
     sys.path.insert(0, str(Path.cwd()))  # as `python -m` would
     try:
-        return importlib.import_module(target)
-    except ModuleNotFoundError as e:
-        if e.name and target.startswith(e.name):
-            raise UsageError(f"--impl {spec!r}: no module named {e.name!r} (a file needs its .py ending)") from None
-        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
-    except Exception as e:
-        raise UsageError(f"--impl {spec!r}: importing {target} raised {describe(e)}") from None
+        return _importing(spec, target, lambda: importlib.import_module(target), timeout)
     finally:
         sys.path.remove(str(Path.cwd()))
 
 
-def _attribute(spec: str, module, attribute: str):
+def _attribute(spec: str, module, attribute: str, timeout: float):
     holder = module
     for part in attribute.split("."):
         if isinstance(holder, Mapping) and part in holder:
@@ -134,8 +144,14 @@ def _attribute(spec: str, module, attribute: str):
         elif hasattr(holder, part):
             holder = getattr(holder, part)
         else:
-            raise UsageError(f"--impl {spec!r}: {getattr(holder, '__name__', type(holder).__name__)} has no {part!r}")
-    return _instance_or_class(holder) if inspect.isclass(holder) else holder
+            where = target_name(spec) if holder is module else getattr(holder, "__name__", type(holder).__name__)
+            raise UsageError(f"--impl {spec!r}: {where} has no {part!r}")
+    return _instance(spec, holder, timeout) if inspect.isclass(holder) else holder
+
+
+def target_name(spec: str) -> str:
+    """The file or module part of a SPEC, as the user wrote it."""
+    return spec.partition(":")[0]
 
 
 def _functions(holder) -> dict[str, Callable]:
@@ -147,32 +163,26 @@ def _functions(holder) -> dict[str, Callable]:
     return found
 
 
-def describe(e: BaseException) -> str:
-    """``Type: message (file.py:12)``, naming the innermost frame outside smgrad."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if "/smgrad/" not in f.filename.replace("\\", "/")]
-    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}{': ' + message if message else ''}{where}"
-
-
 # -- adapting ----------------------------------------------------------------------------
-
-
-class ImplementationError(Exception):
-    """A function under test returned something unusable (wrong shape, not numbers)."""
 
 
 class _Watch:
     """Calls one user function and checks what it did: copies of the inputs are passed
     and compared afterwards, and the result must be numbers of the expected shape."""
 
-    def __init__(self, name: str, f: Callable, notes: dict[str, list[str]]):
-        self.name, self.f, self.notes = name, f, notes
+    def __init__(self, name: str, f: Callable, notes: dict[str, list[str]], timeout: float):
+        self.name, self.f, self.notes, self.timeout = name, f, notes, timeout
+        self.hung: ImplementationError | None = None
 
     def __call__(self, *args, shape: tuple[int, ...]):
+        if self.hung is not None:  # it overran once: every check of it fails, without the wait
+            raise ImplementationError(f"{self.hung} (not called again)")
         given = [xp.array(a, copy=True) for a in args]
-        with contextlib.redirect_stdout(sys.stderr):
-            out = self.f(*given)
+        try:
+            out = call(self.name, self.f, *given, timeout=self.timeout)
+        except Overran as e:
+            self.hung = e
+            raise
         for label, before, after in zip(("x", "second argument"), args, given, strict=False):
             if not xp.array_equal(before, after, equal_nan=True) and not self._noted("changed"):
                 self._note(f"changed its input {label} in place")
@@ -207,14 +217,17 @@ def _what(out) -> str:
     return "None" if out is None else f"{type(out).__name__} of {xp.asarray(out, dtype=object).dtype}"
 
 
-def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str, reduction: str) -> Implementation:
+def adapt(
+    found: dict[str, Callable], name: str, vector: bool, targets: str, reduction: str, timeout: float = 0.0
+) -> Implementation:
     """The user's functions as an :class:`Implementation` on rows.
 
     ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
     ``targets="index"``: the loss functions take integer class ids, not dense targets.
+    ``timeout``: seconds one call may take (0: no limit).
     """
     notes: dict[str, list[str]] = {}
-    watch = {k: _Watch(k, f, notes) for k, f in found.items()}
+    watch = {k: _Watch(k, f, notes, timeout) for k, f in found.items()}
 
     def target(T):
         return xp.argmax(T, axis=-1) if targets == "index" else T
@@ -252,7 +265,7 @@ def adapt(found: dict[str, Callable], name: str, vector: bool, targets: str, red
     return Implementation(name=name, notes=notes, **impl)
 
 
-def as_implementation(impl, vector: bool, targets: str, reduction: str) -> Implementation:
+def as_implementation(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0) -> Implementation:
     """Anything that names or holds the protocol functions, as an :class:`Implementation`:
     a SPEC string, a module, a class, an instance, a namespace, a mapping, or an
     :class:`Implementation` already. None is the reference."""
@@ -261,18 +274,47 @@ def as_implementation(impl, vector: bool, targets: str, reduction: str) -> Imple
     if isinstance(impl, Implementation):
         return impl
     if isinstance(impl, str):
-        return adapt(load(impl), impl, vector, targets, reduction)
+        return adapt(load(impl, timeout), impl, vector, targets, reduction, timeout)
+    name = spec_of(impl)
     if inspect.isclass(impl):
-        impl = _instance_or_class(impl)
+        impl = _instance(name, impl, timeout)
     found = _functions(impl)
-    name = getattr(impl, "__name__", type(impl).__name__)
     if not found:
         raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
-    return adapt(found, name, vector, targets, reduction)
+    return adapt(found, name, vector, targets, reduction, timeout)
 
 
-def _instance_or_class(cls):
-    """A layer class's methods need an instance; static methods work on the class."""
-    with contextlib.suppress(Exception):
-        return cls()
-    return cls
+def spec_of(holder) -> str:
+    """How to name an object given in place of a SPEC: its module's file (or
+    ``file.py:Name`` for a class or function), as ``--impl`` would take it."""
+    module = holder if inspect.ismodule(holder) else sys.modules.get(getattr(holder, "__module__", "") or "")
+    source = getattr(module, "__file__", None)
+    if source is None:
+        return f"<{getattr(holder, '__name__', type(holder).__name__)} object>"
+    where = _relative(source)
+    if inspect.ismodule(holder):
+        return where
+    name = getattr(holder, "__qualname__", None)
+    if name and getattr(module, name.split(".")[0], None) is not None and "<" not in name:
+        return f"{where}:{name}"
+    return f"<{type(holder).__name__} object from {where}>"
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def _instance(spec: str, cls, timeout: float):
+    """A layer class's methods need an instance; static and class methods work on the
+    class itself. A constructor that raises is said, not swallowed."""
+    if all(isinstance(inspect.getattr_static(cls, n, None), (staticmethod, classmethod)) for n in _functions(cls)):
+        return cls
+    try:
+        return call(f"{cls.__name__}()", cls, timeout=timeout)
+    except ImplementationError as e:
+        raise UsageError(
+            f"--impl {spec!r}: constructing {e}; give an instance (module:object) or make its arguments optional"
+        ) from None

@@ -5,10 +5,13 @@ each fact checked on the *numerical* Jacobian against its error bound.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from smgrad import analytic, errormodel, functions, numdiff, problems
 from smgrad.backend import xp
+from smgrad.config import max_scale
+from smgrad.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,18 @@ class JacobianView:
     facts: list[Fact]
 
     @property
+    def powerless(self) -> bool:
+        """The error bound is as large as softmax's derivatives can be (slope 1): no
+        entry could have been told wrong, so agreement means nothing."""
+        return not self.bound + self.rtol < 1.0
+
+    @property
     def passed(self) -> bool:
-        """The Jacobians agree within the error bound and every structural fact holds."""
+        """The Jacobians agree within an error bound that has power, and every
+        structural fact holds."""
         allowed = self.bound + self.rtol * xp.abs(self.numerical)
-        return bool(xp.all(xp.abs(self.difference) <= allowed)) and all(f.holds for f in self.facts)
+        agree = bool(xp.all(xp.abs(self.difference) <= allowed))
+        return agree and not self.powerless and all(f.holds for f in self.facts)
 
     @property
     def difference(self):
@@ -61,6 +72,7 @@ class JacobianView:
             "bound": self.bound,
             "rtol": self.rtol,
             "passed": self.passed,
+            "powerless": self.powerless,
             "analytic": self.analytic.tolist(),
             "numerical": self.numerical.tolist(),
             "difference": self.difference.tolist(),
@@ -80,7 +92,13 @@ def jacobian_view(
     step: float | None = None,
     scale: float = 2.0,
 ) -> JacobianView:
-    """Analytic and numerical Jacobians of softmax at one random vector of a scenario."""
+    """Analytic and numerical Jacobians of softmax at one random vector of a scenario.
+    Raises :class:`UsageError` for a scale whose logits cannot be differentiated."""
+    if scale > max_scale(dtype):
+        raise UsageError(
+            f"scale {scale:g} is over {max_scale(dtype):.2g}, beyond which no numerical derivative of "
+            f"softmax in {dtype} can be resolved (one rounding of a logit exceeds 1)"
+        )
     p = problems.make_problem(scenario, dim, None, xp.dtype(dtype), seed, scale)
     x = p.x
     y = functions.softmax(x)
@@ -103,7 +121,7 @@ def jacobian_view(
         Fact("off-diagonal is −y_i·y_j", float(xp.max(xp.abs(_offdiag(numerical + xp.outer(yv, yv))))), bound + rtol),
         Fact(
             "positive semi-definite (smallest eigenvalue ≥ 0)",
-            float(max(0.0, -xp.linalg.eigvalsh(symmetric_part)[0])),
+            _negative_eigenvalue(symmetric_part),
             dim * bound + rtol,
         ),
     ]
@@ -118,6 +136,17 @@ def jacobian_view(
         rtol=rtol,
         facts=facts,
     )
+
+
+def _negative_eigenvalue(a) -> float:
+    """How far below 0 the smallest eigenvalue of symmetric ``a`` is; inf where it cannot
+    be had (non-finite entries), so that the fact fails rather than smgrad."""
+    if not xp.all(xp.isfinite(a)):
+        return math.inf
+    try:
+        return float(max(0.0, -xp.linalg.eigvalsh(a)[0]))
+    except xp.linalg.LinAlgError:
+        return math.inf
 
 
 def _offdiag(a):

@@ -21,8 +21,15 @@ from smgrad.backend import xp
 from smgrad.config import Config
 from smgrad.report import CheckResult, Report
 
-STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "dim"}
-LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
+STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "error": "bold magenta",
+    "skipped": "dim",
+    "inconclusive": "bold yellow",
+}
+LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip", "inconclusive": "NO POWER"}
+SHOWN = ("failed", "error", "inconclusive")  # statuses explained below the table
 
 
 def number(v: float | None, digits: int = 2) -> str:
@@ -69,8 +76,9 @@ def reproduce(config: Config, runs=None) -> str:
 
 
 def verdict(report: Report) -> str:
-    """``PASSED: all 28 checks``, ``PASSED: 8 of 28 checks (20 skipped)`` or
-    ``FAILED: 3 failed, 1 error of 28 checks``."""
+    """``PASSED: all 28 checks``, ``PASSED: 8 of 28 checks (20 skipped)``,
+    ``FAILED: 3 failed, 1 error of 28 checks`` or ``NOT VERIFIED: 4 without power of 28
+    checks`` (nothing failed, but a check could not have failed either)."""
     s = report.summary
     if report.passed and not s["skipped"]:
         counts = f"all {s['total']} checks"
@@ -79,10 +87,12 @@ def verdict(report: Report) -> str:
     else:
         bad = [f"{s['failed']} failed"] if s["failed"] else []
         bad += [f"{s['error']} error{'s' * (s['error'] > 1)}"] if s["error"] else []
+        bad += [f"{s['inconclusive']} without power"] if s["inconclusive"] else []
         counts = f"{', '.join(bad)} of {s['total']} checks"
     if s["skipped"]:
         counts += f" ({s['skipped']} skipped)"
-    return f"{'PASSED' if report.passed else 'FAILED'}: {counts}"
+    word = "PASSED" if report.passed else "FAILED" if s["failed"] or s["error"] else "NOT VERIFIED"
+    return f"{word}: {counts}"
 
 
 def run_label(r: CheckResult) -> str:
@@ -164,7 +174,7 @@ def report_renderables(report: Report) -> list:
     }
     notes: dict[str, list[CheckResult]] = {}
     for r in report:
-        if r.status in ("failed", "error"):
+        if r.status in SHOWN:
             key = (r.name, r.scenario, r.dim, r.seed, r.dtype)
             parts += _failure(r, also=r.method == "reference" and key in failed, several=several)
         elif r.message and r.status == "passed" and r.name != "identities":
@@ -249,7 +259,7 @@ def markdown(report: Report) -> str:
             f"{LABEL[r.status]} |"
         )
     for r in report:
-        if r.status in ("failed", "error"):
+        if r.status in SHOWN:
             lines += ["", f"**{r.name} / {r.scenario}** ({r.method or '-'}): {r.message or LABEL[r.status]}"]
             if r.diagnosis:
                 lines += ["", f"Probable cause: {r.diagnosis}"]
@@ -268,33 +278,50 @@ def json_text(data: dict) -> str:
     return json.dumps(data, indent=2, allow_nan=False)
 
 
-def matrix_table(title: str, m, worst: tuple[int, int], fmt: str) -> Table:
+def matrix_table(title: str, m, worst: tuple[int, int], fmt: str, columns: range | None = None) -> Table:
+    columns = range(m.shape[1]) if columns is None else columns
+    if len(columns) < m.shape[1]:
+        title += f"  (columns {columns.start}–{columns.stop - 1} of {m.shape[1]})"
     table = Table(title=title, box=box.SIMPLE, pad_edge=False, show_header=True, title_justify="left")
-    n = m.shape[1]
     table.add_column("", style="dim", justify="right")
-    for j in range(n):
+    for j in columns:
         table.add_column(str(j), justify="right", no_wrap=True)
     for i in range(m.shape[0]):
         cells = []
-        for j in range(n):
+        for j in columns:
             text = format(float(m[i, j]), fmt)
             cells.append(Text(text + "*", style="bold reverse") if (i, j) == worst else Text(text + " "))
         table.add_row(str(i), *cells)
     return table
 
 
+def _column_blocks(console: Console, title: str, m, worst, fmt: str) -> list[Table]:
+    """The matrix as one table if it fits the console, else as blocks of as many whole
+    columns as fit, so that every number shown is whole at any width."""
+    n = m.shape[1]
+    unbounded = console.options.update_width(10**6)
+    for per in range(n, 0, -1):
+        table = matrix_table("", m, worst, fmt, range(per))
+        if console.measure(table, options=unbounded).maximum <= console.width or per == 1:
+            break
+    return [matrix_table(title, m, worst, fmt, range(a, min(n, a + per))) for a in range(0, n, per)]
+
+
 def print_jacobian(console: Console, view, dtype: str, seed: int) -> None:
-    """Analytic, numerical and difference matrices, side by side when they fit."""
+    """Analytic, numerical and difference matrices: side by side when they fit, one
+    below the other when not, in blocks of columns when even one does not fit."""
     n = view.analytic.shape[0]
     console.print(Text(f"smgrad jacobian · dim {n} · {dtype} · seed {seed} · method {view.method}", style="bold"))
     console.print("x = [" + ", ".join(f"{v:.4g}" for v in view.x) + "]")
     console.print("y = softmax(x) = [" + ", ".join(f"{v:.4g}" for v in view.y) + "]")
-    tables = [
-        matrix_table("analytic  diag(y) − y yᵀ", view.analytic, view.worst, " .6f"),
-        matrix_table(f"numerical  ({view.method}, h = {view.step:.1e})", view.numerical, view.worst, " .6f"),
-        matrix_table("analytic − numerical", view.difference, view.worst, " .1e"),
+    matrices = [
+        ("analytic  diag(y) − y yᵀ", view.analytic, " .6f"),
+        (f"numerical  ({view.method}, h = {view.step:.1e})", view.numerical, " .6f"),
+        ("analytic − numerical", view.difference, " .1e"),
     ]
-    widths = [console.measure(t).maximum for t in tables]
+    tables = [matrix_table(title, m, view.worst, fmt) for title, m, fmt in matrices]
+    unbounded = console.options.update_width(10**6)
+    widths = [console.measure(t, options=unbounded).maximum for t in tables]
     if sum(widths) + 4 <= console.width:
         grid = Table.grid(padding=(0, 2))
         for _ in tables:
@@ -302,8 +329,9 @@ def print_jacobian(console: Console, view, dtype: str, seed: int) -> None:
         grid.add_row(*tables)
         console.print(grid)
     else:
-        for t in tables:
-            console.print(t)
+        for title, m, fmt in matrices:
+            for block in _column_blocks(console, title, m, view.worst, fmt):
+                console.print(block)
     i, j = view.worst
     console.print(
         f"worst entry (marked *): J[{i}, {j}], |analytic − numerical| = {abs(view.difference[i, j]):.2e}"
@@ -325,6 +353,14 @@ def print_jacobian(console: Console, view, dtype: str, seed: int) -> None:
             Text("holds" if f.holds else "FAILS", style="green" if f.holds else "bold red"),
         )
     console.print(facts)
+    if view.powerless:
+        console.print(
+            Text(
+                f"no power: the method's error bound ({view.bound:.1e}) is as large as the entries themselves, "
+                "so no wrong entry could show; use a smaller --step or --scale",
+                style="bold yellow",
+            )
+        )
 
 
 def _bar(error: float, lo: float, width: int) -> str:
@@ -461,7 +497,7 @@ def junit_xml(report: Report) -> str:
         "testsuite",
         name="smgrad",
         tests=str(s["total"]),
-        failures=str(s["failed"]),
+        failures=str(s["failed"] + s["inconclusive"]),
         errors=str(s["error"]),
         skipped=str(s["skipped"]),
     )
@@ -483,6 +519,8 @@ def junit_xml(report: Report) -> str:
             element.text = "\n".join(lines)
         elif r.status == "error":
             ET.SubElement(case, "error", message=r.message, type="ImplementationError")
+        elif r.status == "inconclusive":
+            ET.SubElement(case, "failure", message=r.message, type="NoPower")
         elif r.status == "skipped":
             ET.SubElement(case, "skipped", message=r.message)
     suites = ET.Element("testsuites")

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from smgrad.compare import Entry
 from smgrad.config import Config
 
-STATUSES = ("passed", "failed", "skipped", "error")
-SCHEMA_VERSION = 1  # of smgrad/schema.json; a change to the JSON's shape is a new version
+STATUSES = ("passed", "failed", "skipped", "error", "inconclusive")
+FAILING = ("failed", "error", "inconclusive")  # statuses that keep a run from passing
+SCHEMA_VERSION = 2  # of smgrad/schema.json; a change to the JSON's shape is a new version
 
 
 def schema() -> dict:
@@ -35,6 +36,7 @@ class CheckResult:
     atol: float | None = None
     rtol: float | None = None
     step: float | None = None
+    resolves: float | None = None
     worst: list[Entry] = field(default_factory=list)
     message: str = ""
     diagnosis: str | None = None
@@ -62,6 +64,7 @@ class CheckResult:
             "atol": self.atol,
             "rtol": self.rtol,
             "step": self.step,
+            "resolves": self.resolves,
             "worst": self.worst[0].to_dict() if self.worst else None,
             "entries": [e.to_dict() for e in self.worst],
             "message": self.message,
@@ -80,6 +83,7 @@ class Report:
     results: list[CheckResult]
     implementation: str = "reference"
     runs: list[Config] = field(default_factory=list)
+    config_file: str | None = None  # the pyproject.toml whose [tool.smgrad] was applied
 
     def __post_init__(self):
         self.runs = self.runs or [self.config]
@@ -89,8 +93,9 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        """True when nothing failed or errored."""
-        return not any(r.status in ("failed", "error") for r in self.results)
+        """True when nothing failed, errored or was inconclusive: a check without the
+        power to fail never counts towards a pass."""
+        return not any(r.status in FAILING for r in self.results)
 
     @property
     def summary(self) -> dict:
@@ -117,6 +122,7 @@ class Report:
         d = self.config.to_dict()
         for key in ("dim", "seed", "dtype"):
             d[key] = list(dict.fromkeys(getattr(c, key) for c in self.runs))
+        d["config_file"] = self.config_file
         return d
 
     def to_json(self, indent: int | None = 2) -> str:

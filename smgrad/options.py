@@ -1,0 +1,157 @@
+"""Every option of ``smgrad check``, once: its kind of value, default, flag, ``[tool.smgrad]``
+key and help. The command line, the project table and :func:`smgrad.check` all parse
+through this table, so they take the same values and refuse them in the same words.
+
+A message names the option by its plain name (``rtol``); only the command line adds
+``--``, and only the project table adds its file and key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from smgrad import params
+from smgrad.config import DTYPES, METHODS, MODES, SCENARIOS, TARGETS
+from smgrad.errors import UsageError
+
+FORMATS = ("table", "json", "markdown")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``grid``: it takes several values, and each is a run of its own.
+    ``output``: it decides how a report is written, not what is checked."""
+
+    name: str
+    type: click.ParamType
+    default: object
+    help: str
+    grid: bool = False
+    output: bool = False
+    flag: str = ""
+    short: str | None = None
+    metavar: str | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def parse(self, value):
+        """``value`` as the run takes it; :class:`click.BadParameter` if it is not one."""
+        return value if value is None else self.type.convert(value, None, None)
+
+
+TABLE = (
+    Option("dim", params.WholeList(1), "10", "Number of classes n; 2,10,100 runs each.", grid=True),
+    Option("batch", params.Batch(), "4", "Rows B, or 'none' for one 1-D vector."),
+    Option("seed", params.WholeList(0), "0", "Seed of the random logits; 0..9 runs each.", grid=True),
+    Option(
+        "dtype",
+        params.ChoiceList(DTYPES, "dtype"),
+        "float64",
+        "float64, float32, or both as float64,float32 (or all); each is a run.",
+        grid=True,
+    ),
+    Option(
+        "method",
+        params.Choice(METHODS),
+        "auto",
+        "Numerical method; auto = complex step where the function allows it, else richardson.",
+    ),
+    Option("step", params.Number(0, open_=True), None, "Step size (default: from the error model)."),
+    Option("scale", params.Number(0, open_=True), 2.0, "Spread of typical logits."),
+    Option(
+        "scenarios", params.ChoiceList(SCENARIOS, "scenario"), "all", f"Comma-separated, from {', '.join(SCENARIOS)}."
+    ),
+    Option("rtol", params.Number(0), None, "Override the relative tolerance."),
+    Option("atol", params.Number(0), None, "Override the absolute tolerance."),
+    Option("targets", params.Choice(TARGETS), "onehot", "Dense one-hot or soft targets, or class ids (index)."),
+    Option("label_smoothing", params.Number(0, maximum=1), 0.0, "Mix targets with uniform: (1-e)t + e/n."),
+    Option("target_sum", params.Number(0, open_=True), 1.0, "Scale targets to this sum."),
+    Option("reduction", params.Choice(("mean", "sum")), "mean", "Over the rows of a batch."),
+    Option(
+        "impl",
+        params.Text(),
+        None,
+        "Your implementation: path/to/file.py or package.module, optionally :object.",
+        metavar="SPEC",
+    ),
+    Option(
+        "mode",
+        params.Choice(MODES),
+        "auto",
+        "full: every entry; fast: sampled columns and random projections; auto: fast above B·n² = 4e6.",
+    ),
+    Option("max_memory", params.Size(), "1GiB", "Memory for perturbations and Jacobians."),
+    Option("timeout", params.Seconds(), 60.0, "Seconds one call of your function may take; 0 = no limit."),
+    Option("format", params.Choice(FORMATS), "table", "How the report is written.", output=True),
+    Option(
+        "output", params.Text(), None, "Write the report to FILE (atomically).", output=True, short="-o", metavar="FILE"
+    ),
+    Option("junit", params.Text(), None, "Also write a JUnit XML report to FILE.", output=True, metavar="FILE"),
+    Option("quiet", params.Flag(), False, "Print only the verdict line (table format).", output=True, short="-q"),
+)
+BY_NAME = {o.name: o for o in TABLE}
+RUN = tuple(o.name for o in TABLE if not o.output)
+PATHS = ("impl", "output", "junit")  # resolved relative to the file that names them
+
+# More runs than this in one report is a typo, not a plan.
+MAX_RUNS = 10_000
+
+
+def click_options(f):
+    """Decorate a click command with every option of the table, in table order."""
+    for o in reversed(TABLE):
+        names = [o.cli_flag, *([o.short] if o.short else []), o.name]
+        if isinstance(o.type, params.Flag):
+            f = click.option(*names, is_flag=True, default=None, help=o.help)(f)
+            continue
+        f = click.option(
+            *names,
+            type=o.type,
+            default=None,  # the table's default is applied after [tool.smgrad]: see cli.check
+            show_default=str(o.default) if o.default is not None else False,
+            metavar=o.metavar,
+            help=o.help,
+        )(f)
+    return f
+
+
+def parse(values: dict, where: str = "") -> dict:
+    """``{name: parsed value}`` for the options given (unknown names refused); ``where``
+    names the source in messages (``"pyproject.toml: [tool.smgrad] "``)."""
+    out = {}
+    for name, value in values.items():
+        option = BY_NAME.get(name)
+        if option is None:
+            raise UsageError(f"{where}unknown option {name!r}; known: {', '.join(BY_NAME)}")
+        try:
+            out[name] = option.parse(value)
+        except click.BadParameter as e:
+            raise UsageError(f"{where}{name}: {e.format_message()}") from None
+    return out
+
+
+def with_defaults(values: dict) -> dict:
+    """Every option: the given ones (parsed), the rest at their defaults."""
+    merged = {o.name: o.default for o in TABLE}
+    merged.update(values)
+    return {name: BY_NAME[name].parse(v) for name, v in merged.items()}
+
+
+def runs(values: dict) -> list[dict]:
+    """The runs the options ask for: one per value of each grid option (dim x seed x
+    dtype), each with single values, and the other run options as given."""
+    grid = [o.name for o in TABLE if o.grid]
+    count = 1
+    for name in grid:
+        count *= len(values[name])
+    if count > MAX_RUNS:
+        raise UsageError(f"{count} runs of dim x seed x dtype, more than {MAX_RUNS}; give fewer values")
+    base = {k: v for k, v in values.items() if k in RUN and k not in grid}
+    out = [dict(base)]
+    for name in grid:
+        out = [{**run, name: v} for run in out for v in values[name]]
+    return out

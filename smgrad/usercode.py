@@ -1,0 +1,157 @@
+"""Running code under test: whatever it does, it does not end smgrad.
+
+An implementation may raise anything, ``SystemExit`` and ``KeyboardInterrupt`` included,
+hang, or write to file descriptor 1. :func:`call` turns every such outcome into an
+:class:`ImplementationError` (an ``Exception``, so a check records it as a failure) with
+the user's own ``file:line``; :func:`interrupts` tells a real Ctrl-C or SIGTERM (raised
+as :class:`Interrupted`) from a ``KeyboardInterrupt`` the code raised itself; and
+:func:`stdout_to_stderr` keeps whatever it prints off smgrad's standard output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# smgrad's own frames are those of this package, wherever it is installed (a clone in a
+# folder named smgrad/ holds the user's examples too).
+_PACKAGE = Path(__file__).resolve().parent
+
+
+class ImplementationError(Exception):
+    """Code under test raised, exited, hung or returned something unusable."""
+
+
+class Overran(ImplementationError):
+    """Code under test did not return within its time limit."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal from outside (Ctrl-C, SIGTERM) ended the run; ``code`` is the exit code."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.code = 128 + signum
+
+
+class _TimedOut(BaseException):
+    """Raised into code under test when it overruns; a ``BaseException`` so that the
+    code's own ``except Exception`` does not swallow it."""
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
+    """While inside, the given signals raise :class:`Interrupted`, so that any other
+    ``KeyboardInterrupt`` is known to come from the code under test. Outside the main
+    thread no signal can arrive, and nothing is installed."""
+    if not _main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def call(name: str, f: Callable, *args, timeout: float = 0.0):
+    """``f(*args)``, or :class:`ImplementationError` naming ``name`` and what went wrong
+    for anything it raises but a real interrupt. ``timeout`` seconds (0: none) is
+    enforced with a timer signal in the main thread; elsewhere it cannot be, and is not."""
+    try:
+        with _deadline(timeout), contextlib.redirect_stdout(sys.stderr):
+            return f(*args)
+    except Interrupted:
+        raise
+    except _TimedOut:
+        raise Overran(f"{name} did not return within {timeout:g} s (timeout)") from None
+    except ImplementationError:
+        raise
+    except BaseException as e:
+        raise ImplementationError(f"{name} raised {describe(e)}") from e
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    if not seconds or not _main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    armed = True
+
+    def overrun(signum, frame):
+        if armed:
+            raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def describe(e: BaseException, own: bool = False) -> str:
+    """``Type: message (file.py:12)``, naming the innermost frame outside smgrad (with
+    ``own``, the innermost frame of all)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if own or not _is_own(f.filename)]
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    text = str(e).strip() or (repr(e.code) if isinstance(e, SystemExit) else "")
+    message = text.splitlines()[0] if text else ""
+    return f"{type(e).__name__}{': ' + message if message else ''}{where}"
+
+
+def _is_own(filename: str) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(_PACKAGE)
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While inside, everything written to standard output, by Python (``print``,
+    ``sys.__stdout__``) or below it (``os.write(1, ...)``, a C library's ``printf``),
+    goes to standard error, so that a report on stdout stays whole."""
+    _flush_all()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all: nothing to protect
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _flush_all()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_all() -> None:
+    """Flush what is buffered for descriptor 1 now, before it is pointed elsewhere."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
