@@ -5,10 +5,14 @@ columns and followed by its output. An output that elides part of itself with a 
 ``...`` keeps the same number of lines before and after the elision.
 
     python docs/update_readme.py [--check]
+
+With ``--check`` nothing is written: the differences are printed as a unified diff and
+the exit code is 1 if there are any (CI runs it so that the README cannot drift).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -47,7 +51,17 @@ def main() -> None:
     text = README.read_text()
     updated = BLOCK.sub(refresh, text)
     if "--check" in sys.argv:
-        sys.exit(0 if updated == text else 1)
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            updated.splitlines(keepends=True),
+            "README.md (as committed)",
+            "README.md (as the commands print it now)",
+        )
+        shown = "".join(diff)
+        if shown:
+            sys.stdout.write(shown)
+            print("README.md is stale: run python docs/update_readme.py and commit the result", file=sys.stderr)
+        sys.exit(1 if shown else 0)
     README.write_text(updated)
 
 

@@ -20,12 +20,28 @@ from smgrad.params import ChoiceList, Number, Whole
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class _Stopped(BaseException):
+    """An interrupt, carried past click (which would print a blank line and abort)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 class SmgradGroup(click.Group):
     """Runs a command and turns every usage problem into one line on stderr."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def invoke(self, ctx):
         from smgrad.usercode import Interrupted
 
+        try:
+            return super().invoke(ctx)
+        except Interrupted as e:
+            raise _Stopped(e.code, "interrupted" if e.code == EXIT_INTERRUPTED else f"terminated ({e})") from None
+        except KeyboardInterrupt:
+            raise _Stopped(EXIT_INTERRUPTED, "interrupted") from None
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as e:
@@ -35,8 +51,8 @@ class SmgradGroup(click.Group):
             _fail(str(e), EXIT_USAGE)
         except click.ClickException as e:
             _fail(e.format_message(), e.exit_code)
-        except Interrupted as e:
-            _fail("interrupted" if e.code == EXIT_INTERRUPTED else f"terminated ({e})", e.code)
+        except _Stopped as e:
+            _fail(str(e), e.code)
         except (click.Abort, KeyboardInterrupt):
             _fail("interrupted", EXIT_INTERRUPTED)
         except MemoryError as e:

@@ -162,7 +162,8 @@ def complex_step_fault(f: RowFunction, x, scales: errormodel.Scales, probes=None
     except ComplexStepUnsafe as e:
         return str(e)
     except Exception as e:  # whatever it raises on complex input, real steps may still work
-        return f"raised {type(e).__name__} for complex input: {e}"
+        cause = e.__cause__ or e  # what the implementation raised, not the guard's wrapper
+        return f"raised {type(cause).__name__} for complex input: {cause}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         dr = directional(f, d, "central", h_central)

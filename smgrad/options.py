@@ -51,7 +51,7 @@ TABLE = (
         "dtype",
         params.ChoiceList(DTYPES, "dtype"),
         "float64",
-        "float64, float32, or both as float64,float32 (or all); each is a run.",
+        "float64, float32, a list such as float64,float32, or all; each is a run.",
         grid=True,
     ),
     Option(
@@ -106,13 +106,13 @@ def click_options(f):
     for o in reversed(TABLE):
         names = [o.cli_flag, *([o.short] if o.short else []), o.name]
         if isinstance(o.type, params.Flag):
-            f = click.option(*names, is_flag=True, default=None, help=o.help)(f)
+            f = click.option(*names, is_flag=True, default=o.default, help=o.help)(f)
             continue
         f = click.option(
             *names,
             type=o.type,
-            default=None,  # the table's default is applied after [tool.smgrad]: see cli.check
-            show_default=str(o.default) if o.default is not None else False,
+            default=o.default,  # a default gives way to [tool.smgrad]: see cli.check
+            show_default=o.default is not None,
             metavar=o.metavar,
             help=o.help,
         )(f)
@@ -130,7 +130,7 @@ def parse(values: dict, where: str = "") -> dict:
         try:
             out[name] = option.parse(value)
         except click.BadParameter as e:
-            raise UsageError(f"{where}{name}: {e.format_message()}") from None
+            raise UsageError(f"{where}{name}: {e.message}") from None
     return out
 
 

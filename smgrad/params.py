@@ -120,17 +120,18 @@ class Size(click.ParamType):
         return int(size)
 
 
-def _items(value, what: str, param, ctx, fail) -> list:
-    """The items of a list option: a comma string, or a list/tuple of items."""
+def _items(value, what: str, param, ctx, fail, kinds: tuple[type, ...] = (str,)) -> list:
+    """The items of a list option: a comma string, or a list/tuple of items each of
+    one of ``kinds`` (whole numbers are items of a number list, not of a name list)."""
     if isinstance(value, (list, tuple)):
         items = list(value)
-    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+    elif isinstance(value, kinds) and not isinstance(value, bool):
         items = str(value).split(",")
     else:
         fail(f"expected {what}, got {_kind(value)}", param, ctx)
     out = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
+        if isinstance(item, bool) or not isinstance(item, kinds):
             fail(f"expected {what}, got {_kind(item)} in {_kind(value)}", param, ctx)
         text = str(item).strip()
         if not text:
@@ -149,7 +150,7 @@ class WholeList(click.ParamType):
 
     def convert(self, value, param, ctx):
         out: list[int] = []
-        for part in _items(value, "whole numbers or a range such as 0..9", param, ctx, self.fail):
+        for part in _items(value, "whole numbers or a range such as 0..9", param, ctx, self.fail, (str, int)):
             try:
                 if ".." in part:
                     first, last = (int(v) for v in part.split("..", 1))

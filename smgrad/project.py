@@ -82,7 +82,7 @@ def load(path: Path | None = None) -> ProjectDefaults:
         try:
             values[name], keys[name] = options.BY_NAME[name].parse(value), key
         except click.BadParameter as e:
-            raise UsageError(f"{where}{key}: {e.format_message()}") from None
+            raise UsageError(f"{where}{key}: {e.message}") from None
     for name in options.PATHS:
         if name in values:
             values[name] = _beside(path, values[name], name)

@@ -45,8 +45,9 @@ def _values_of(runs, key: str) -> str:
     return ",".join(str(v) for v in values)
 
 
-def reproduce(config: Config, runs=None) -> str:
-    """The command line that repeats a run: every option that decides its numbers."""
+def reproduce(config: Config, runs=None, implementation: str = "reference") -> str:
+    """The command line that repeats a run: every option that decides its numbers. An
+    implementation given as an object that no SPEC names is said to be one."""
     defaults = Config()
     runs = runs or [config]
     batch = "none" if config.batch is None else str(config.batch)
@@ -72,6 +73,10 @@ def reproduce(config: Config, runs=None) -> str:
         words += ["--scenarios", ",".join(config.scenarios)]
     if config.impl:
         words += ["--impl", config.impl]
+    elif implementation != "reference":
+        return (
+            shlex.join(words) + f"  (with the implementation {implementation}, given as an object: no --impl names it)"
+        )
     return shlex.join(words)
 
 
@@ -93,6 +98,30 @@ def verdict(report: Report) -> str:
         counts += f" ({s['skipped']} skipped)"
     word = "PASSED" if report.passed else "FAILED" if s["failed"] or s["error"] else "NOT VERIFIED"
     return f"{word}: {counts}"
+
+
+def headline(report: Report) -> str:
+    """One line for a run that did not pass: each check that failed, errored or had no
+    power, in how many scenarios, and the first probable cause given for it, e.g.
+    ``softmax_backward failed in 4 scenarios: probable cause: ...; cross_entropy ...``."""
+    groups: dict[str, list[CheckResult]] = {}
+    for r in report:
+        if r.status in SHOWN:
+            groups.setdefault(r.name, []).append(r)
+    words = {"failed": "failed", "error": "raised", "inconclusive": "had no power"}
+    parts = []
+    for name, rows in groups.items():
+        status = next((s for s in SHOWN if any(r.status == s for r in rows)), rows[0].status)
+        scenarios = len({(r.scenario, r.dim, r.seed, r.dtype) for r in rows})
+        text = f"{name} {words[status]} in {scenarios} scenario{'s' * (scenarios > 1)}"
+        why = next((r.diagnosis for r in rows if r.diagnosis), None)
+        first = next((r.message for r in rows if r.status == "error" and r.message), None)
+        if why:
+            text += f": probable cause: {why}"
+        elif first:
+            text += f": {first}"
+        parts.append(text)
+    return "; ".join(parts) or verdict(report)
 
 
 def run_label(r: CheckResult) -> str:
@@ -161,6 +190,8 @@ def report_renderables(report: Report) -> list:
         )
     else:
         title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
+    if report.config_file:
+        title += f"\ndefaults from [tool.smgrad] in {report.config_file}"
     if c.resolved_mode == "fast":
         why = " (auto: B·n² above 4e6)" if c.mode == "auto" else ""
         title += f"\nfast mode{why}: sampled columns and random projections, not every entry"
@@ -184,7 +215,13 @@ def report_renderables(report: Report) -> list:
         scenarios = ", ".join(dict.fromkeys(r.scenario for r in rows))
         parts.append(Text(f"note: {message} ({names}; {scenarios})", style="dim"))
     ran = [r for r in report if r.status != "skipped"]
-    if ran and all(r.status == "error" for r in ran) and c.batch is not None:
+    shapes = ("shape", "broadcast", "axis", "dimension", "index")  # what a 1-D function says of a batch
+    if (
+        ran
+        and all(r.status == "error" for r in ran)
+        and c.batch is not None
+        and any(word in r.message for r in ran for word in shapes)
+    ):
         parts.append(
             Text(
                 "hint: every check raised; an implementation that takes one 1-D sample at a time needs --batch none",
@@ -222,7 +259,7 @@ def _failure(r: CheckResult, also: bool, several: bool = False) -> list:
 def last_line(report: Report) -> Text:
     """The verdict and the command that reproduces the run, on one line."""
     line = Text(verdict(report), style="bold green" if report.passed else "bold red")
-    line.append(" · " + reproduce(report.config, report.runs), style="default")
+    line.append(" · " + reproduce(report.config, report.runs, report.implementation), style="default")
     return line
 
 
@@ -270,7 +307,7 @@ def markdown(report: Report) -> str:
                         f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
                         f"{number(e.allowed)} |"
                     )
-    lines += ["", f"{verdict(report)} · `{reproduce(report.config, report.runs)}`", ""]
+    lines += ["", f"{verdict(report)} · `{reproduce(report.config, report.runs, report.implementation)}`", ""]
     return "\n".join(lines)
 
 

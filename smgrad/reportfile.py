@@ -26,24 +26,29 @@ def check_writable(path: str, option: str) -> None:
         if not os.access(target, os.W_OK):
             raise UsageError(f"cannot write {option} {path!r}: permission denied")
         return
-    folder = target.parent
+    folder = Path(os.path.realpath(target)).parent
     if not folder.is_dir():
-        raise UsageError(f"cannot write {option} {path!r}: no such folder {str(folder)!r}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {option} {path!r}: the folder {str(folder)!r} is not writable")
+        raise UsageError(f"cannot write {option} {path!r}: no such folder {str(target.parent)!r}")
+    try:  # the only sure test: make (and remove) the temporary file the report will need
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(
+            f"cannot write {option} {path!r}: cannot create a file in {str(folder)!r} ({e.strerror})"
+        ) from None
 
 
 def write(path: str, text: str, option: str) -> None:
     """Write ``text`` to ``path`` atomically; :class:`UsageError` naming the file and
     the operating system's reason if that fails (the old file is then left as it was).
     A symbolic link is followed: the file it points to is replaced, the link kept."""
-    target = Path(os.path.realpath(path))
     try:
-        if _special(target):
-            with open(target, "w", encoding="utf-8") as fh:
+        if _special(Path(path)):
+            with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
             return
-        _replace(target, text)
+        _replace(Path(os.path.realpath(path)), text)
     except OSError as e:
         raise UsageError(f"cannot write {option} {path!r}: {e.strerror or e}") from None
 

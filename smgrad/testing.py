@@ -1,4 +1,4 @@
-"""A pytest helper: ``assert_correct(impl)`` fails with smgrad's table as the message.
+"""A pytest helper: ``assert_correct(impl)`` fails with smgrad's verdict as its first line.
 
 from smgrad.testing import assert_correct
 
@@ -13,11 +13,13 @@ from smgrad.report import Report
 
 
 def assert_correct(impl, **options) -> Report:
-    """Run :func:`smgrad.check` on ``impl``; raise ``AssertionError`` whose message is the
-    failure table (worst entries, diagnoses, the command to reproduce) unless it passes."""
+    """Run :func:`smgrad.check` on ``impl``; unless it passes, raise ``AssertionError``
+    whose first line says what failed and its probable cause (what pytest's summary
+    shows), followed by the failure table (worst entries, the command to reproduce)."""
+    __tracebackhide__ = True  # pytest shows the test's line, not smgrad's
     report = check(impl, **options)
     if not report.passed:
-        from smgrad.render import plain_text
+        from smgrad.render import headline, plain_text
 
-        raise AssertionError("\n" + plain_text(report))
+        raise AssertionError(f"{headline(report)}\n\n{plain_text(report)}")
     return report
