@@ -47,22 +47,31 @@ def refresh(match: re.Match) -> str:
     return "```\n" + "\n".join(out) + "\n```"
 
 
+def updated(text: str) -> str:
+    """``text`` with every shown command's output as the command prints it now."""
+    return BLOCK.sub(refresh, text)
+
+
+def stale(text: str, name: str = "README.md") -> str:
+    """A unified diff from ``text`` to what it should say; empty when it is current."""
+    diff = difflib.unified_diff(
+        text.splitlines(keepends=True),
+        updated(text).splitlines(keepends=True),
+        f"{name} (as committed)",
+        f"{name} (as the commands print it now)",
+    )
+    return "".join(diff)
+
+
 def main() -> None:
     text = README.read_text()
-    updated = BLOCK.sub(refresh, text)
     if "--check" in sys.argv:
-        diff = difflib.unified_diff(
-            text.splitlines(keepends=True),
-            updated.splitlines(keepends=True),
-            "README.md (as committed)",
-            "README.md (as the commands print it now)",
-        )
-        shown = "".join(diff)
-        if shown:
-            sys.stdout.write(shown)
+        diff = stale(text)
+        if diff:
+            sys.stdout.write(diff)
             print("README.md is stale: run python docs/update_readme.py and commit the result", file=sys.stderr)
-        sys.exit(1 if shown else 0)
-    README.write_text(updated)
+        sys.exit(1 if diff else 0)
+    README.write_text(updated(text))
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def load(spec: str, timeout: float = 0.0) -> dict[str, Callable]:
 def _importing(spec: str, target: str, run: Callable, timeout: float):
     """``run()``, with anything it raises (but a real interrupt) as a one-line UsageError."""
     try:
-        return call(f"importing {target}", run, timeout=timeout)
+        return call("importing it", run, timeout=timeout)
     except ImplementationError as e:
         missing = e.__cause__
         if isinstance(missing, ModuleNotFoundError) and missing.name and target.startswith(missing.name):

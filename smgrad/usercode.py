@@ -118,6 +118,9 @@ def describe(e: BaseException, own: bool = False) -> str:
 
 
 def _is_own(filename: str) -> bool:
+    """smgrad's frames, and the import machinery's (a frozen module is nobody's line)."""
+    if filename.startswith("<frozen "):
+        return True
     try:
         return Path(filename).resolve().is_relative_to(_PACKAGE)
     except (OSError, ValueError):

@@ -116,28 +116,39 @@ BEHAVIOURS = {
     "huge": "return np.full_like(x, 1e308)",
     "prints": "print('noise'); return x * 0 + 1 / x.shape[-1]",
     "string": "return 'softmax'",
+    "exits 0": "sys.exit(0)",
+    "exits 3": "sys.exit(3)",
+    "base exception": "raise type('Odd', (BaseException,), {})('odd')",
+    "interrupts itself": "raise KeyboardInterrupt",
+    "writes to fd 1": "os.write(1, b'FD1 NOISE'); return np.full_like(x, 1 / x.shape[-1])",
+    "hangs": "time.sleep(2); return x",
 }
 
 
 def _write_impl(folder, softmax: str, backward: str) -> Path:
     impl = folder / "impl.py"
     impl.write_text(
-        "import numpy as np\n"
+        "import os, sys, time\nimport numpy as np\n"
         f"def softmax(x):\n    {BEHAVIOURS[softmax]}\n"
         f"def softmax_backward(x, g):\n    {BEHAVIOURS[backward].replace('return x', 'return g')}\n"
     )
     return impl
 
 
-def _no_traceback(args) -> None:
+# Behaviours that give nothing to check: a run of only these must never exit 0.
+NOTHING = {"raises", "none", "string", "exits 0", "exits 3", "base exception", "interrupts itself", "hangs"}
+
+
+def _no_traceback(args, nothing_checked: bool = False):
     result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code in (0, 1, 2), (args, result.exception)
+    assert result.exit_code in ((1, 2) if nothing_checked else (0, 1, 2)), (args, result.exception)
     assert "Traceback" not in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     else:
         jsonschema.validate(json.loads(result.stdout), SCHEMA)
+    return result
 
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -154,9 +165,14 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
     mode=st.sampled_from(["full", "fast"]),
     targets=st.sampled_from(["onehot", "soft", "index"]),
 )
-def test_fuzz_implementation_behaviours(tmp_path_factory, softmax, backward, dim, batch, dtype, method, mode, targets):
-    impl = _write_impl(tmp_path_factory.mktemp("impl"), softmax, backward)
-    _no_traceback(
+def test_fuzz_implementation_behaviours(
+    tmp_path_factory, capfd, softmax, backward, dim, batch, dtype, method, mode, targets
+):
+    folder = tmp_path_factory.mktemp("impl")
+    impl = _write_impl(folder, softmax, backward)
+    junit = folder / "junit.xml"
+    junit.write_text("OLD")
+    result = _no_traceback(
         [
             "check",
             "--impl",
@@ -175,10 +191,18 @@ def test_fuzz_implementation_behaviours(tmp_path_factory, softmax, backward, dim
             targets,
             "--scenarios",
             "typical,overflow",
+            "--timeout",
+            "0.2",
+            "--junit",
+            junit,
             "--format",
             "json",
-        ]
+        ],
+        nothing_checked={softmax, backward} <= NOTHING,
     )
+    report = junit.read_text()
+    assert report == "OLD" if result.exit_code == 2 else ET.fromstring(report).tag == "testsuites"
+    assert "FD1 NOISE" not in capfd.readouterr().out  # descriptor 1 went to standard error
 
 
 @FUZZ
