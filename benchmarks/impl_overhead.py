@@ -13,7 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from versus import best_time as best  # beside this file
+from timing import best_time as best  # beside this file
 
 import smgrad
 from smgrad.impl import load

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 import warnings
 
 import numpy as np
@@ -29,15 +28,6 @@ from smgrad import analytic, functions, numdiff
 from smgrad.checks import run as run_checks
 from smgrad.config import Config
 from smgrad.impl import Implementation
-
-
-def best_time(f, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def exact_jacobian(x):

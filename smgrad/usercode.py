@@ -52,8 +52,9 @@ def _main_thread() -> bool:
 @contextlib.contextmanager
 def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
     """While inside, the given signals raise :class:`Interrupted`, so that any other
-    ``KeyboardInterrupt`` is known to come from the code under test. Outside the main
-    thread no signal can arrive, and nothing is installed."""
+    ``KeyboardInterrupt`` is known to come from the code under test, and the timer
+    signal of :func:`call`'s time limit is handled (installed once, not per call).
+    Outside the main thread no signal can arrive, and nothing is installed."""
     if not _main_thread():
         yield
         return
@@ -62,6 +63,8 @@ def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
         raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in signals}
+    if hasattr(signal, "SIGALRM"):
+        previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _overrun)
     try:
         yield
     finally:
@@ -86,25 +89,32 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
         raise ImplementationError(f"{name} raised {describe(e)}") from e
 
 
+_armed = False  # a deadline is running: the timer signal is for the code under test
+
+
+def _overrun(signum, frame):
+    if _armed:
+        raise _TimedOut
+
+
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
+    global _armed
     if not seconds or not _main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-    armed = True
-
-    def overrun(signum, frame):
-        if armed:
-            raise _TimedOut
-
-    previous = signal.signal(signal.SIGALRM, overrun)
+    # Installed once for a whole run by interrupts(); here only when called outside one.
+    installed = signal.getsignal(signal.SIGALRM) is _overrun
+    previous = None if installed else signal.signal(signal.SIGALRM, _overrun)
+    _armed = True
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        armed = False
+        _armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        if not installed:
+            signal.signal(signal.SIGALRM, previous)
 
 
 def describe(e: BaseException, own: bool = False) -> str:
