@@ -23,6 +23,7 @@ import platform
 import warnings
 
 import numpy as np
+from timing import best_time  # beside this file
 
 from smgrad import analytic, functions, numdiff
 from smgrad.checks import run as run_checks
