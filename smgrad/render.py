@@ -178,25 +178,49 @@ def entries_table(result: CheckResult) -> Table:
     return table
 
 
+class Heading:
+    """A title of parts joined by `` · ``, broken between parts (never inside one) where
+    the console is too narrow, then note lines."""
+
+    def __init__(self, parts: list[str], notes: list[str]):
+        self.parts, self.notes = parts, notes
+
+    def __rich_console__(self, console, options):
+        lines, line = [], ""
+        for part in self.parts:
+            joined = f"{line} · {part}" if line else part
+            if line and len(joined) > options.max_width:
+                lines.append(line + " ·")
+                joined = part
+            line = joined
+        lines.append(line)
+        yield Text("\n".join([*lines, *self.notes]), style="bold")
+
+
 def report_renderables(report: Report) -> list:
     """Everything the table format shows, in order, but the last line."""
     c = report.config
     batch = "one 1-D vector" if c.batch is None else f"batch {c.batch}"
     if len(report.runs) > 1:
         runs = report.runs
-        title = (
-            f"smgrad check · {report.implementation} · {batch} · {len(runs)} runs: dim "
-            f"{_values_of(runs, 'dim')} · seed {_values_of(runs, 'seed')} · {_values_of(runs, 'dtype')}"
-        )
+        heading = [
+            "smgrad check",
+            report.implementation,
+            batch,
+            f"{len(runs)} runs: dim {_values_of(runs, 'dim')}",
+            f"seed {_values_of(runs, 'seed')}",
+            _values_of(runs, "dtype"),
+        ]
     else:
-        title = f"smgrad check · {report.implementation} · dim {c.dim} · {batch} · {c.dtype} · seed {c.seed}"
+        heading = ["smgrad check", report.implementation, f"dim {c.dim}", batch, c.dtype, f"seed {c.seed}"]
+    notes = []
     if report.config_file:
-        title += f"\ndefaults from [tool.smgrad] in {report.config_file}"
+        notes.append(f"defaults from [tool.smgrad] in {report.config_file}")
     if c.resolved_mode == "fast":
         why = " (auto: B·n² above 4e6)" if c.mode == "auto" else ""
-        title += f"\nfast mode{why}: sampled columns and random projections, not every entry"
+        notes.append(f"fast mode{why}: sampled columns and random projections, not every entry")
     parts: list = [
-        Text(title, style="bold"),
+        Heading(heading, notes),
         check_table(report),
     ]
     several = len(report.runs) > 1
