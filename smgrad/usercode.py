@@ -63,7 +63,7 @@ def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
         raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in signals}
-    if hasattr(signal, "SIGALRM"):
+    if hasattr(signal, "setitimer") and not _timer_taken():
         previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _overrun)
     try:
         yield
@@ -92,6 +92,12 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
 _armed = False  # a deadline is running: the timer signal is for the code under test
 
 
+def _timer_taken() -> bool:
+    """Someone else's timer is running (pytest-timeout's, say): it is left alone, and
+    no time limit of ours is set while it runs."""
+    return signal.getitimer(signal.ITIMER_REAL)[0] > 0 and signal.getsignal(signal.SIGALRM) is not _overrun
+
+
 def _overrun(signum, frame):
     if _armed:
         raise _TimedOut
@@ -100,7 +106,7 @@ def _overrun(signum, frame):
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
     global _armed
-    if not seconds or not _main_thread() or not hasattr(signal, "setitimer"):
+    if not seconds or not _main_thread() or not hasattr(signal, "setitimer") or _timer_taken():
         yield
         return
     # Installed once for a whole run by interrupts(); here only when called outside one.

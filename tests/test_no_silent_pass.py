@@ -432,3 +432,18 @@ def test_a_stale_readme_output_is_shown_as_a_diff():
     assert update.stale(current) == ""
     diff = update.stale("```\n$ smgrad --version\nsmgrad 0.0.0-stale\n```\n")
     assert "-smgrad 0.0.0-stale" in diff and f"+smgrad {smgrad.__version__}" in diff
+
+
+def test_a_timer_the_caller_set_is_left_alone(tmp_path):
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        impl = write(tmp_path, "quick.py", f"def softmax(x):\n{SOFTMAX}")
+        assert smgrad.check(str(impl), dim=3, scenarios="typical", timeout=5).passed
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < remaining <= 30  # still running: not cancelled by smgrad's own time limit
+        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
