@@ -105,7 +105,7 @@ def click_options(f):
     """Decorate a click command with every option of the table, in table order."""
     for o in reversed(TABLE):
         names = [o.cli_flag, *([o.short] if o.short else []), o.name]
-        if isinstance(o.type, params.Flag):
+        if isinstance(o.type, params.Exactly) and o.type.kind is bool:
             f = click.option(*names, is_flag=True, default=o.default, help=o.help)(f)
             continue
         f = click.option(

@@ -198,23 +198,22 @@ class Choice(click.Choice):
         return super().convert(value, param, ctx)
 
 
-class Text(click.ParamType):
-    """A string (a SPEC, a file path)."""
+class Exactly(click.ParamType):
+    """A value of one Python type, taken as it is: a string (a SPEC, a file path) or a
+    flag's true or false."""
 
-    name = "text"
+    def __init__(self, kind: type, words: str, name: str):
+        self.kind, self.words, self.name = kind, words, name
 
     def convert(self, value, param, ctx):
-        if not isinstance(value, str):
-            self.fail(f"expected a string, got {_kind(value)}", param, ctx)
+        if not isinstance(value, self.kind):
+            self.fail(f"expected {self.words}, got {_kind(value)}", param, ctx)
         return value
 
 
-class Flag(click.ParamType):
-    """true or false."""
+def Text() -> Exactly:  # noqa: N802 - a kind of value, named like the others
+    return Exactly(str, "a string", "text")
 
-    name = "boolean"
 
-    def convert(self, value, param, ctx):
-        if not isinstance(value, bool):
-            self.fail(f"expected true or false, got {_kind(value)}", param, ctx)
-        return value
+def Flag() -> Exactly:  # noqa: N802
+    return Exactly(bool, "true or false", "boolean")
