@@ -73,7 +73,7 @@ TABLE = (
     Option("reduction", params.Choice(("mean", "sum")), "mean", "Over the rows of a batch."),
     Option(
         "impl",
-        params.Text(),
+        params.TEXT,
         None,
         "Your implementation: path/to/file.py or package.module, optionally :object.",
         metavar="SPEC",
@@ -88,10 +88,10 @@ TABLE = (
     Option("timeout", params.Seconds(), 60.0, "Seconds one call of your function may take; 0 = no limit."),
     Option("format", params.Choice(FORMATS), "table", "How the report is written.", output=True),
     Option(
-        "output", params.Text(), None, "Write the report to FILE (atomically).", output=True, short="-o", metavar="FILE"
+        "output", params.TEXT, None, "Write the report to FILE (atomically).", output=True, short="-o", metavar="FILE"
     ),
-    Option("junit", params.Text(), None, "Also write a JUnit XML report to FILE.", output=True, metavar="FILE"),
-    Option("quiet", params.Flag(), False, "Print only the verdict line (table format).", output=True, short="-q"),
+    Option("junit", params.TEXT, None, "Also write a JUnit XML report to FILE.", output=True, metavar="FILE"),
+    Option("quiet", params.FLAG, False, "Print only the verdict line (table format).", output=True, short="-q"),
 )
 BY_NAME = {o.name: o for o in TABLE}
 RUN = tuple(o.name for o in TABLE if not o.output)
@@ -105,7 +105,7 @@ def click_options(f):
     """Decorate a click command with every option of the table, in table order."""
     for o in reversed(TABLE):
         names = [o.cli_flag, *([o.short] if o.short else []), o.name]
-        if isinstance(o.type, params.Exactly) and o.type.kind is bool:
+        if o.type is params.FLAG:
             f = click.option(*names, is_flag=True, default=o.default, help=o.help)(f)
             continue
         f = click.option(

@@ -211,9 +211,5 @@ class Exactly(click.ParamType):
         return value
 
 
-def Text() -> Exactly:  # noqa: N802 - a kind of value, named like the others
-    return Exactly(str, "a string", "text")
-
-
-def Flag() -> Exactly:  # noqa: N802
-    return Exactly(bool, "true or false", "boolean")
+TEXT = Exactly(str, "a string", "text")
+FLAG = Exactly(bool, "true or false", "boolean")
