@@ -112,8 +112,7 @@ def _diagnose_overflow(results: list[CheckResult]) -> None:
 
 
 def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> list[CheckResult]:
-    impl.notes.clear()
-    with warnings.catch_warnings():
+    with impl.observe() as seen, warnings.catch_warnings():
         # Overflow in an implementation's exp is judged by its results, not its warnings.
         warnings.simplefilter("ignore", RuntimeWarning)
         softmax = guarded("softmax", p, lambda: _softmax(impl, p, cfg))
@@ -121,23 +120,23 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         # Derivatives are checked against the numerical derivative of the implementation's
         # own forward, unless that forward is itself wrong here: differentiating a wrong
         # (or NaN) forward would blame a correct backward for the forward's bug.
-        own_softmax = _trusted(impl, impl.softmax, softmax)
-        own_losses = _trusted(impl, impl.row_losses if impl.cross_entropy else None, loss)
+        own_softmax = _trusted(seen.notes, impl.softmax, softmax)
+        own_losses = _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss)
         derivatives = fullchecks if cfg.resolved_mode == "full" else fastchecks
         results = [
             softmax,
             *derivatives.softmax_derivatives(
-                impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, impl.softmax, softmax)
+                impl, own_softmax or ref.softmax, p, cfg, _basis_note(impl, seen.notes, impl.softmax, softmax)
             ),
             loss,
             *derivatives.cross_entropy_grad(
-                impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, impl.cross_entropy, loss)
+                impl, own_losses or ref.row_losses, p, cfg, _basis_note(impl, seen.notes, impl.cross_entropy, loss)
             ),
             guarded("cross_entropy_hessian", p, lambda: derivatives.cross_entropy_hessian(impl, p, cfg)),
             guarded("row_independence", p, lambda: _row_independence(impl, p, cfg)),
         ]
     _hessian_follows_gradient(results)
-    return [_with_notes(impl, r) for r in results]
+    return [_with_notes(seen.notes, r) for r in results]
 
 
 def _hessian_follows_gradient(results: list[CheckResult]) -> None:
@@ -148,21 +147,21 @@ def _hessian_follows_gradient(results: list[CheckResult]) -> None:
         hessian.diagnosis = f"follows from cross_entropy_grad: {why}"
 
 
-def _trusted(impl: Implementation, function, forward: CheckResult):
+def _trusted(notes, function, forward: CheckResult):
     """The implementation's forward if it has one that passed its check, else None."""
-    ok = forward.status == "passed" and forward.name not in impl.notes
+    ok = forward.status == "passed" and forward.name not in notes
     return function if function is not None and ok else None
 
 
-def _basis_note(impl: Implementation, function, forward: CheckResult) -> str:
-    if impl.is_reference or function is None or _trusted(impl, function, forward):
+def _basis_note(impl: Implementation, notes, function, forward: CheckResult) -> str:
+    if impl.is_reference or function is None or _trusted(notes, function, forward):
         return ""
     return f"differentiated the reference {forward.name}, as the implementation's {forward.name} is wrong here"
 
 
-def _with_notes(impl: Implementation, result: CheckResult) -> CheckResult:
+def _with_notes(seen, result: CheckResult) -> CheckResult:
     """A function that changed its input or returned the wrong dtype fails its checks."""
-    notes = impl.notes.get(result.name)
+    notes = seen.get(result.name)
     if not notes or result.status not in ("passed", "failed"):
         return result
     result.status = "failed"

@@ -1,0 +1,21 @@
+"""Implementations under test: loading them (:mod:`.load`), presenting a user's functions
+as an :class:`Implementation` and watching their calls (:mod:`.adapt`), and the protocol
+the checks speak to (:mod:`.protocol`)."""
+
+from smgrad.impl.adapt import adapt, as_implementation
+from smgrad.impl.load import load, spec_of
+from smgrad.impl.protocol import NAMES, Implementation, Observations, reference
+from smgrad.usercode import ImplementationError, describe
+
+__all__ = [
+    "NAMES",
+    "Implementation",
+    "ImplementationError",
+    "Observations",
+    "adapt",
+    "as_implementation",
+    "describe",
+    "load",
+    "reference",
+    "spec_of",
+]

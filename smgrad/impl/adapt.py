@@ -1,0 +1,127 @@
+"""A user's functions presented as an :class:`Implementation` on rows, whatever they take
+(a batch or one vector, dense targets or class ids), every call watched: the shape and
+dtype of what comes back, whether the arrays passed in were changed, and anything the
+call raised, exited with or hung in (:mod:`smgrad.usercode`)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from smgrad.backend import is_complex, xp
+from smgrad.errors import UsageError
+from smgrad.impl.load import functions_of, instance, load, spec_of
+from smgrad.impl.protocol import NAMES, Implementation, Recorder, reference
+from smgrad.usercode import ImplementationError, Overran, call
+
+
+class _Watch:
+    """Calls one user function and checks what it did: copies of the inputs are passed
+    and compared afterwards, and the result must be numbers of the expected shape."""
+
+    def __init__(self, name: str, f: Callable, recorder: Recorder, timeout: float):
+        self.name, self.f, self.recorder, self.timeout = name, f, recorder, timeout
+        self.hung: ImplementationError | None = None
+
+    def __call__(self, *args, shape: tuple[int, ...]):
+        if self.hung is not None:  # it overran once: every check of it fails, without the wait
+            raise ImplementationError(f"{self.hung} (not called again)")
+        given = [xp.array(a, copy=True) for a in args]
+        try:
+            out = call(self.name, self.f, *given, timeout=self.timeout)
+        except Overran as e:
+            self.hung = e
+            raise
+        for label, before, after in zip(("x", "second argument"), args, given, strict=False):
+            if not xp.array_equal(before, after, equal_nan=True):
+                self.recorder.current.note(self.name, "in place", f"changed its input {label} in place")
+        try:
+            result = xp.asarray(out)
+        except Exception as e:
+            raise ImplementationError(f"{self.name} returned {type(out).__name__}, not an array: {e}") from None
+        if result.dtype == object or not (xp.issubdtype(result.dtype, xp.number) or result.dtype == bool):
+            raise ImplementationError(f"{self.name} returned {_what(out)}, not numbers")
+        if result.size == 1 and shape == ():
+            result = result.reshape(())
+        if result.shape != shape:
+            raise ImplementationError(
+                f"{self.name} returned shape {result.shape} for input of shape {args[0].shape}; expected {shape}"
+            )
+        x = args[0]
+        if not is_complex(x):
+            if is_complex(result) or not xp.issubdtype(result.dtype, xp.floating):
+                raise ImplementationError(f"{self.name} returned {result.dtype} for {x.dtype} input")
+            if shape != () and result.dtype != x.dtype:
+                self.recorder.current.note(self.name, "dtype", f"returned {result.dtype} for {x.dtype} input (dtype)")
+        return result
+
+
+def _what(out) -> str:
+    return "None" if out is None else f"{type(out).__name__} of {xp.asarray(out, dtype=object).dtype}"
+
+
+def adapt(
+    found: dict[str, Callable], name: str, vector: bool, targets: str, reduction: str, timeout: float = 0.0
+) -> Implementation:
+    """The user's functions as an :class:`Implementation` on rows.
+
+    ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
+    ``targets="index"``: the loss functions take integer class ids, not dense targets.
+    ``timeout``: seconds one call may take (0: no limit).
+    """
+    recorder = Recorder()
+    watch = {k: _Watch(k, f, recorder, timeout) for k, f in found.items()}
+
+    def target(T):
+        return xp.argmax(T, axis=-1) if targets == "index" else T
+
+    def rows(f, X, *more, out: tuple[int, ...]):
+        """Call ``f`` on the batch, or row by row for a 1-D implementation."""
+        N = X.shape[0]
+        if not vector:
+            return f(X, *more, shape=(N, *out))
+        return xp.stack([f(X[i], *(m[i] for m in more), shape=out) for i in range(N)])
+
+    n_of = lambda X: X.shape[-1]  # noqa: E731
+    impl = {}
+    if "softmax" in watch:
+        impl["softmax"] = lambda X: rows(watch["softmax"], X, out=(n_of(X),))
+    if "softmax_jacobian" in watch:
+        impl["softmax_jacobian"] = lambda X: rows(watch["softmax_jacobian"], X, out=(n_of(X), n_of(X)))
+    if "softmax_backward" in watch:
+        impl["softmax_backward"] = lambda X, G: rows(watch["softmax_backward"], X, G, out=(n_of(X),))
+    if "cross_entropy" in watch:
+        f = watch["cross_entropy"]
+        impl["cross_entropy"] = lambda X, T: f(X[0], target(T)[0], shape=()) if vector else f(X, target(T), shape=())
+        impl["row_losses"] = lambda X, T: xp.stack(
+            [
+                f(X[i], target(T)[i], shape=()) if vector else f(X[i : i + 1], target(T)[i : i + 1], shape=())
+                for i in range(X.shape[0])
+            ]
+        )
+    if "cross_entropy_grad" in watch:
+        g = watch["cross_entropy_grad"]
+        impl["cross_entropy_grad"] = lambda X, T: rows(g, X, target(T), out=(n_of(X),))
+        # A mean over a stack of rows divides by their number: undo it, row by row.
+        unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
+        impl["row_gradients"] = lambda X, T: impl["cross_entropy_grad"](X, T) * unmean(X)
+    return Implementation(name=name, recorder=recorder, **impl)
+
+
+def as_implementation(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0) -> Implementation:
+    """Anything that names or holds the protocol functions, as an :class:`Implementation`:
+    a SPEC string, a module, a class, an instance, a namespace, a mapping, or an
+    :class:`Implementation` already. None is the reference."""
+    if impl is None:
+        return reference(reduction)
+    if isinstance(impl, Implementation):
+        return impl
+    if isinstance(impl, str):
+        return adapt(load(impl, timeout), impl, vector, targets, reduction, timeout)
+    name = spec_of(impl)
+    if inspect.isclass(impl):
+        impl = instance(name, impl, timeout)
+    found = functions_of(impl)
+    if not found:
+        raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
+    return adapt(found, name, vector, targets, reduction, timeout)

@@ -1,0 +1,88 @@
+"""What the checks speak to: an :class:`Implementation`, functions of rows ``(N, n)`` and
+dense targets ``(N, n)``, any of which may be missing, and what was seen wrong in its
+calls, returned as data for each scope that asks (:meth:`Implementation.observe`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from smgrad import analytic, functions
+
+NAMES = ("softmax", "softmax_jacobian", "softmax_backward", "cross_entropy", "cross_entropy_grad")
+
+
+class Observations:
+    """Notes on an implementation's calls within one scope, per function name, in the
+    order seen (an input changed in place, a wrong dtype); at most one of each kind."""
+
+    def __init__(self):
+        self._notes: dict[str, dict[str, str]] = {}
+
+    def note(self, name: str, kind: str, text: str) -> None:
+        self._notes.setdefault(name, {}).setdefault(kind, text)
+
+    @property
+    def notes(self) -> Mapping[str, tuple[str, ...]]:
+        """``{function: (note, ...)}``, a read-only copy."""
+        return MappingProxyType({name: tuple(kinds.values()) for name, kinds in self._notes.items()})
+
+
+class Recorder:
+    """Where the watcher of a user's functions writes: the current scope's observations
+    (a scratch one outside any scope)."""
+
+    def __init__(self):
+        self.current = Observations()
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """The protocol functions, on rows. Missing ones are None.
+
+    ``row_losses(X, T) -> (N,)`` is the per-row loss behind ``cross_entropy``, which is
+    what gets differentiated numerically (rows are independent, the reduction is not);
+    ``row_gradients(X, T) -> (N, n)`` likewise the gradient of each row's own loss.
+    ``softmax_jacobian_block(X, rows, cols)``, where present, gives part of the Jacobian
+    so that a large one is never formed whole.
+    """
+
+    name: str
+    softmax: Callable | None = None
+    softmax_jacobian: Callable | None = None
+    softmax_backward: Callable | None = None
+    cross_entropy: Callable | None = None
+    cross_entropy_grad: Callable | None = None
+    row_losses: Callable | None = None
+    row_gradients: Callable | None = None
+    softmax_jacobian_block: Callable | None = None
+    is_reference: bool = False
+    recorder: Recorder = field(default_factory=Recorder, compare=False, repr=False)
+
+    @contextlib.contextmanager
+    def observe(self) -> Iterator[Observations]:
+        """The notes on every call made inside the ``with`` block, as they come."""
+        seen, before = Observations(), self.recorder.current
+        self.recorder.current = seen
+        try:
+            yield seen
+        finally:
+            self.recorder.current = before
+
+
+def reference(reduction: str = "mean") -> Implementation:
+    """smgrad's own functions (the seed's formulas) as an implementation."""
+    return Implementation(
+        name="reference",
+        softmax=functions.softmax,
+        softmax_jacobian=analytic.softmax_jacobian,
+        softmax_backward=analytic.softmax_vjp,
+        cross_entropy=lambda x, t: functions.cross_entropy(x, t, reduction),
+        cross_entropy_grad=lambda x, t: analytic.cross_entropy_grad(x, t, reduction),
+        row_losses=lambda x, t: functions.cross_entropy(x, t, "none"),
+        row_gradients=lambda x, t: analytic.cross_entropy_grad(x, t, "none"),
+        softmax_jacobian_block=analytic.softmax_jacobian_block,
+        is_reference=True,
+    )
