@@ -76,7 +76,7 @@ def main() -> None:
                             print(f"  FALSE ALARM seed={seed} dim={dim} batch={batch}: {bad}")
                         for r in report:
                             if r.worst and r.allowed:
-                                worst = max(worst, r.error / r.allowed)
+                                worst = max(worst, r.deviation / r.allowed)
                         if dim > 1 and not args.no_inject:  # at dim 1 every derivative is 0
                             caught += not run(config, buggy(config.reduction, INJECTED[dtype])).passed
             bug_runs = 0 if args.no_inject else runs - args.seeds * len(batches) * (1 in dims)

@@ -149,7 +149,7 @@ def check_table(report: Report) -> Table:
             r.name,
             r.scenario,
             r.method or "-",
-            number(r.error),
+            number(r.deviation),
             number(r.allowed),
             Text(LABEL[r.status], style=STYLE[r.status]),
         ]
@@ -265,7 +265,7 @@ def _failure(r: CheckResult, also: bool, several: bool = False) -> list:
         return [
             Text(
                 f"{where}: also wrong against the seed's formula "
-                f"(error {number(r.error)}, allowed {number(r.allowed)})",
+                f"(error {number(r.deviation)}, allowed {number(r.allowed)})",
                 style=STYLE[r.status],
             )
         ]
@@ -316,7 +316,7 @@ def markdown(report: Report) -> str:
     for r in report:
         run = f"| {run_label(r)} " if several else ""
         lines.append(
-            f"{run}| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.error)} | {number(r.allowed)} | "
+            f"{run}| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.deviation)} | {number(r.allowed)} | "
             f"{LABEL[r.status]} |"
         )
     for r in report:
@@ -567,7 +567,7 @@ def junit_xml(report: Report) -> str:
         run = f" {run_label(r)}" if len(report.runs) > 1 else ""
         case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.scenario}{method}{run}")
         if r.status == "failed":
-            summary = f"error {number(r.error)} > allowed {number(r.allowed)}"
+            summary = f"error {number(r.deviation)} > allowed {number(r.allowed)}"
             if r.diagnosis:
                 summary += f"; probable cause: {r.diagnosis}"
             element = ET.SubElement(case, "failure", message=summary, type="GradientMismatch")

@@ -23,9 +23,10 @@ def schema() -> dict:
     return json.loads(files("smgrad").joinpath("schema.json").read_text(encoding="utf-8"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckResult:
-    """One check in one scenario."""
+    """One check in one scenario, made whole once (a new result replaces it, never a
+    change to it)."""
 
     name: str
     scenario: str
@@ -45,8 +46,8 @@ class CheckResult:
     dtype: str | None = None
 
     @property
-    def error(self) -> float | None:
-        """The error at the worst entry (the one furthest beyond its allowance)."""
+    def deviation(self) -> float | None:
+        """|analytic - numerical| at the worst entry (the one furthest beyond its allowance)."""
         return self.worst[0].error if self.worst else self.max_abs_error
 
     @property

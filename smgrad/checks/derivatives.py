@@ -1,0 +1,241 @@
+"""The derivative checks: each analytic derivative against the numerical derivative of a
+forward, along what the probe plan says (:mod:`smgrad.checks.probes`).
+
+* ``softmax_jacobian``   ``J`` against the numerical Jacobian of the forward;
+* ``softmax_backward``   ``J^T g`` against the numerical derivative of ``<g, softmax>``;
+  in fast mode also ``<J^T u, v> = <u, J v>`` for random ``u`` and, for one-hot ``u`` at
+  the sampled coordinates, the rows of ``J`` as the backward sees them;
+* ``cross_entropy_grad`` ``dL/dx`` against the numerical derivative of the loss;
+* ``cross_entropy_hessian`` the numerical derivative of the gradient against the Hessian
+  ``sum(t) (diag(y) - y y^T)`` (divided by B for mean).
+
+The Jacobian and the backward share one pass of perturbations of the forward. Where every
+column is probed, a user's derivatives are also compared with the seed's formulas
+(method ``reference``), and the seed's identities are checked on the user's Jacobian.
+"""
+
+from __future__ import annotations
+
+from smgrad import analytic, diagnose, errormodel, functions
+from smgrad.backend import xp
+from smgrad.checks import measure
+from smgrad.checks.identities import Identities
+from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
+from smgrad.checks.outcome import diagnosed, measured, missing, raised, skipped
+from smgrad.checks.probes import NOTE, Plan, along_scales
+from smgrad.compare import Comparison
+from smgrad.config import Config
+from smgrad.impl import Implementation
+from smgrad.problems import Problem
+from smgrad.report import CheckResult
+
+SOFTMAX_ROWS = ("softmax_jacobian", "softmax_backward", "identities")
+
+
+def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, plan: Plan, basis: str):
+    """The ``softmax_jacobian``, ``softmax_backward`` and ``identities`` rows: skipped
+    where the implementation lacks the function (or its Jacobian does not fit), else
+    from one pass of perturbations of ``forward``."""
+    out: dict[str, list[CheckResult]] = {}
+    if not plan.whole:
+        out["identities"] = [skipped("identities", p, "needs the whole Jacobian: --mode full")]
+    want_jac, want_vjp = impl.softmax_jacobian is not None, impl.softmax_backward is not None
+    too_large = _jacobian_too_large(impl, p, cfg)
+    if too_large:
+        out["softmax_jacobian"] = [skipped("softmax_jacobian", p, too_large)]
+        out.setdefault("identities", [skipped("identities", p, too_large)])
+        want_jac = False
+    elif not want_jac:
+        out["softmax_jacobian"] = [missing("softmax_jacobian", p, "softmax_jacobian")]
+        out.setdefault("identities", [missing("identities", p, "softmax_jacobian")])
+    if not want_vjp:
+        out["softmax_backward"] = [missing("softmax_backward", p, "softmax_backward")]
+    if want_jac or want_vjp:
+        try:
+            out.update(_softmax_pass(impl, forward, p, cfg, plan, basis, want_jac, want_vjp))
+        except Exception as e:
+            for name in SOFTMAX_ROWS:
+                out.setdefault(name, [raised(name, p, e)])
+    return [r for name in SOFTMAX_ROWS for r in out[name]]
+
+
+def _jacobian_too_large(impl: Implementation, p: Problem, cfg: Config) -> str:
+    """Why a user's whole ``(B, n, n)`` Jacobian is not asked for (over half of
+    ``max_memory``), or ``""``."""
+    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
+    if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
+        return ""
+    return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of --max-memory"
+
+
+def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac: bool, want_vjp: bool):
+    x, g, n = p.x, p.g, p.dim
+    y = functions.softmax(x)
+    scales, phi = measure.softmax_scales(x, y), measure.contraction_scales(x, y, g)
+    method, fallback = measure.choose_method(forward, x, scales, cfg)
+    note = "; ".join(filter(None, [basis, fallback, "" if plan.whole else NOTE["columns"]]))
+    h = measure.step_for(method, scales, cfg)
+    bound = lambda s: errormodel.bound(method, h, s, cfg.dtype, n)  # noqa: E731
+    jac_tol = tolerance(bound(scales)[None], cfg, scales.slope[None])
+    vjp_tol = tolerance(bound(phi)[None, :, 0], cfg, phi.slope[None, :, 0])
+    versus_reference = plan.whole and not impl.is_reference
+    x64, g64 = x.astype(float), g.astype(float)
+    if want_jac:
+        block = impl.softmax_jacobian_block
+        if block is None:
+            whole = xp.asarray(impl.softmax_jacobian(x))
+            block = lambda x, rows, cols: whole[..., rows, cols]  # noqa: E731
+        jac_ref_tol = tolerance(errormodel.value_error(scales, cfg.dtype, n)[None], cfg, scales.slope[None])
+        identities = Identities(p, cfg) if plan.whole else None
+    if want_vjp:
+        vjp = xp.asarray(impl.softmax_backward(x, g))
+        vjp_ref = analytic.softmax_vjp(x64, g64)
+        vjp_ref_tol = tolerance(errormodel.value_error(phi, cfg.dtype, n)[None, :, 0], cfg, phi.slope[None, :, 0])
+    jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
+    for cols, D in plan.columns(forward, x, method, h, measure.chunk(p, n, cfg)):  # D[k, b, i] = J[b, i, cols[k]]
+        if want_jac:
+            columns = xp.asarray(block(x, slice(None), cols))
+            A = xp.moveaxis(columns, -1, 0)
+            jac_cmp.add(A, D, jac_tol, column_index(D.shape, p.vector, cols))
+            if identities is not None:
+                identities.add(columns, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
+            if versus_reference:
+                R = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols), -1, 0)
+                jac_ref.add(A, R, jac_ref_tol, column_index(D.shape, p.vector, cols))
+        if want_vjp:
+            numerical = xp.sum(g[None] * D, axis=-1)
+            where = coordinate_index(numerical.shape, p.vector, cols)
+            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, where)
+            if versus_reference:
+                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, vjp_ref_tol, where)
+    v = plan.directions(x, 0)
+    if v is not None:  # J v along random directions, each costing one evaluation
+        jv = plan.along(forward, x, v, method, h, measure.chunk(p, n, cfg))
+        along_tol = tolerance(bound(along_scales(scales, method))[None], cfg, scales.slope[None])
+        if want_jac:
+            user_j = impl.softmax_jacobian_block is None
+            exact = xp.einsum("bij,kbj->kbi", whole, v) if user_j else analytic.softmax_jvp(x, v)
+            where = index_of(jv.shape, p.vector, lambda idx: (idx[1], idx[2]))  # (b, i) of J v
+            for k in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
+                jac_cmp.add(exact[k : k + 1], jv[k : k + 1], along_tol, lambda q, k=k: where(q + k * x.size))
+        if want_vjp:
+            _backward_along(impl, p, cfg, plan, y, v, jv, method, h, vjp_cmp)
+    step, out = float(xp.max(h)), {}
+    if want_jac:
+        rows = [measured("softmax_jacobian", p, jac_cmp, method, step, note)]
+        if versus_reference:
+            rows.append(measured("softmax_jacobian", p, jac_ref, "reference"))
+        if impl.softmax_jacobian_block is None:  # a user's J, held whole
+            rows = diagnosed(rows, lambda: diagnose.jacobian(whole, x))
+        out["softmax_jacobian"] = rows
+        if identities is not None:
+            out["identities"] = [identities.verdict(next((r.diagnosis for r in rows if r.diagnosis), None))]
+    if want_vjp:
+        rows = [measured("softmax_backward", p, vjp_cmp, method, step, note)]
+        if versus_reference:
+            rows.append(measured("softmax_backward", p, vjp_ref_cmp, "reference"))
+        out["softmax_backward"] = diagnosed(rows, lambda: diagnose.backward(vjp, x, g))
+    return out
+
+
+def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, y, v, jv, method: str, h, cmp: Comparison) -> None:
+    """``<J^T u, v> = <u, J v>`` for random ``u``, and for one-hot ``u`` at the sampled
+    coordinates (the rows of J that the backward sees), projected on the directions."""
+    x, n, K = p.x, p.dim, v.shape[0]
+    rng = xp.random.default_rng([cfg.seed, 17])
+    row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
+    for k in range(K):
+        u = rng.standard_normal(x.shape).astype(x.dtype)
+        u_scales = measure.contraction_scales(x, y, u)
+        bound_u = errormodel.bound(method, h, along_scales(u_scales, method), cfg.dtype, n)[:, 0]
+        analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
+        tol = tolerance(bound_u[None], cfg, u_scales.slope[None, :, 0])
+        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
+    row_scales = measure.softmax_scales(x, y)
+    bound_row = errormodel.bound(method, h, along_scales(row_scales, method), cfg.dtype, n)[:, 0]
+    row_tol = tolerance(bound_row[None], cfg, row_scales.slope[None, :, 0])
+    for i in plan.cols:
+        e = xp.zeros_like(x)
+        e[:, i] = 1
+        row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
+        where = lambda q, i=int(i): (i,) if p.vector else (q % p.batch, i)  # noqa: E731
+        cmp.add(xp.einsum("bj,kbj->kb", row, v), jv[:, :, i], row_tol, where)
+
+
+def cross_entropy_grad(impl: Implementation, losses, p: Problem, cfg: Config, plan: Plan, basis: str):
+    """``dL/dx`` against the numerical gradient of the per-row ``losses`` and, where
+    every coordinate is probed, against the seed's ``y * sum(t) - t``."""
+    if impl.cross_entropy_grad is None:
+        return [missing("cross_entropy_grad", p, "cross_entropy_grad")]
+    try:
+        return _gradient_pass(impl, losses, p, cfg, plan, basis)
+    except Exception as e:
+        return [raised("cross_entropy_grad", p, e)]
+
+
+def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str) -> list[CheckResult]:
+    x, t, n, N = p.x, p.t, p.dim, p.batch
+
+    def f(X):
+        return xp.asarray(losses(X, xp.tile(t, (X.shape[0] // N, 1))))[:, None]
+
+    scales = measure.loss_scales(x, t, functions.cross_entropy(x, t, "none"))
+    method, fallback = measure.choose_method(f, x, scales, cfg)
+    note = "; ".join(filter(None, [basis, fallback, "" if plan.whole else NOTE["coordinates"]]))
+    h = measure.step_for(method, scales, cfg)
+    weight = measure.row_weight(p, cfg)
+    bound = lambda s: weight * errormodel.bound(method, h, s, cfg.dtype, n)[None, :, 0]  # noqa: E731
+    unit = weight * scales.slope[None, :, 0]
+    grad = xp.asarray(impl.cross_entropy_grad(x, t))
+    cmp = Comparison()
+    for cols, D in plan.columns(f, x, method, h, measure.chunk(p, 1, cfg)):
+        numerical = weight * D[..., 0]
+        cmp.add(
+            grad[:, cols].T, numerical, tolerance(bound(scales), cfg, unit), coordinate_index(D.shape, p.vector, cols)
+        )
+    v = plan.directions(x, 1)
+    if v is not None:
+        projected = weight * plan.along(f, x, v, method, h, measure.chunk(p, 1, cfg))[..., 0]  # (K, B)
+        row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
+        along = tolerance(bound(along_scales(scales, method)), cfg, unit)
+        cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, along, row_of)
+    rows = [measured("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)]
+    if plan.whole and not impl.is_reference:
+        expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
+        ref = Comparison()
+        atol = tolerance(weight * errormodel.value_error(scales, cfg.dtype, n), cfg, weight * scales.slope)
+        ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
+        rows.append(measured("cross_entropy_grad", p, ref, "reference"))
+    return diagnosed(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
+
+
+def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: Plan) -> CheckResult:
+    """The numerical Jacobian of the implementation's gradient against the seed's Hessian
+    ``sum(t) (diag(y) - y y^T)`` per row, divided by B for mean reduction."""
+    if impl.row_gradients is None:
+        return missing("cross_entropy_hessian", p, "cross_entropy_grad")
+    x, t, n, N = p.x, p.t, p.dim, p.batch
+    weight = measure.row_weight(p, cfg)
+
+    def f(X):
+        return xp.asarray(impl.row_gradients(X, xp.tile(t, (X.shape[0] // N, 1))))
+
+    total = xp.sum(t, axis=-1, keepdims=True)
+    scales = measure.gradient_scales(x, functions.softmax(x), t)
+    method, note = measure.choose_method(f, x, scales, cfg)
+    note = "; ".join(filter(None, [note, "" if plan.whole else NOTE["columns"]]))
+    h = measure.step_for(method, scales, cfg)
+    unit = weight * scales.slope[None]
+    cmp = Comparison()
+    for cols, D in plan.columns(f, x, method, h, measure.chunk(p, n, cfg)):
+        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols) * total[:, :, None], -1, 0)
+        tol = tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg, unit)
+        cmp.add(weight * exact, weight * D, tol, column_index(D.shape, p.vector, cols))
+    v = plan.directions(x, 2)
+    if v is not None:
+        exact_hv = analytic.softmax_jvp(x, v) * total[None]
+        along = weight * errormodel.bound(method, h, along_scales(scales, method), cfg.dtype, n)[None]
+        where = index_of(exact_hv.shape, p.vector, lambda idx: (idx[1], idx[2]))
+        numerical = plan.along(f, x, v, method, h, measure.chunk(p, n, cfg))
+        cmp.add(weight * exact_hv, weight * numerical, tolerance(along, cfg, unit), where)
+    return measured("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note)

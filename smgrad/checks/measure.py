@@ -1,0 +1,90 @@
+"""What a check measures with: the scales of the functions compared, tolerances, the
+numerical method and step, how many perturbations fit in memory, and where an entry is
+in the user's terms."""
+
+from __future__ import annotations
+
+from smgrad import errormodel, numdiff
+from smgrad.backend import xp
+from smgrad.compare import Tolerance
+from smgrad.config import Config
+from smgrad.problems import Problem
+
+
+def tolerance(atol, cfg: Config, unit=None) -> Tolerance:
+    """The model's ``atol`` and ``rtol`` unless the user overrides them; ``unit`` (shaped
+    like ``atol``) is the size of the largest value the quantity can have, per row."""
+    return Tolerance(atol, errormodel.rtol(cfg.dtype, cfg.dim), unit).overridden(cfg.atol, cfg.rtol)
+
+
+def softmax_scales(x, y) -> errormodel.Scales:
+    return errormodel.Scales.of(x, value=xp.max(xp.abs(y), axis=-1, keepdims=True), slope=1.0)
+
+
+def contraction_scales(x, y, g) -> errormodel.Scales:
+    """Scales of ``<g, softmax(x)>``, the function whose gradient is ``J^T g``."""
+    return errormodel.Scales.of(
+        x, value=xp.sum(xp.abs(g * y), axis=-1, keepdims=True), slope=2 * xp.max(xp.abs(g), axis=-1, keepdims=True)
+    )
+
+
+def loss_scales(x, t, losses) -> errormodel.Scales:
+    return errormodel.Scales.of(x, value=xp.abs(losses)[:, None], slope=xp.sum(xp.abs(t), axis=-1, keepdims=True))
+
+
+def gradient_scales(x, y, t) -> errormodel.Scales:
+    """Scales of the cross-entropy gradient ``y sum(t) - t`` of each row."""
+    total = xp.sum(t, axis=-1, keepdims=True)
+    return errormodel.Scales.of(
+        x, value=xp.max(xp.abs(y * total - t), axis=-1, keepdims=True), slope=xp.sum(xp.abs(t), axis=-1, keepdims=True)
+    )
+
+
+def row_weight(p: Problem, cfg: Config) -> float:
+    """d L / d (row loss): 1/B for mean reduction of a batch, else 1."""
+    return 1.0 / p.batch if cfg.reduction == "mean" and not p.vector else 1.0
+
+
+def choose_method(f, x, scales, cfg: Config) -> tuple[str, str]:
+    """The method to use for ``f``, and a note when ``auto`` had to fall back."""
+    if cfg.method != "auto":
+        return cfg.method, ""
+    fault = numdiff.complex_step_fault(f, x, scales)
+    if fault is None:
+        return "complex", ""
+    return "richardson", f"complex step not usable: {fault}"
+
+
+def step_for(method: str, scales, cfg: Config):
+    if cfg.step is not None:
+        return xp.full(scales.size.shape, cfg.step)
+    return errormodel.default_step(method, scales, cfg.dtype, cfg.dim)
+
+
+def chunk(p: Problem, m: int, cfg: Config) -> int:
+    """Perturbations per evaluation, for a function with ``m`` outputs per row."""
+    itemsize = 2 * xp.dtype(cfg.dtype).itemsize  # complex step doubles it
+    return numdiff.chunk_size(p.batch, p.dim, m, itemsize, cfg.max_memory // 4)
+
+
+def index_of(shape: tuple[int, ...], vector: bool, layout=None):
+    """Map a flat position in an array of ``shape`` to the user's index, dropping the
+    batch axis (always axis 0 after ``layout``) for a 1-D problem."""
+
+    def index_of(q: int) -> tuple[int, ...]:
+        idx = tuple(int(i) for i in xp.unravel_index(q, shape))
+        if layout is not None:
+            idx = layout(idx)
+        return idx[1:] if vector else idx
+
+    return index_of
+
+
+def column_index(shape, vector: bool, cols):
+    """The index ``(b, i, j)`` of an entry of a block ``D[k, b, i] = J[b, i, cols[k]]``."""
+    return index_of(shape, vector, lambda idx: (idx[1], idx[2], int(cols[idx[0]])))
+
+
+def coordinate_index(shape, vector: bool, cols):
+    """The index ``(b, j)`` of an entry of a block ``D[k, b] = g[b, cols[k]]``."""
+    return index_of(shape, vector, lambda idx: (idx[1], int(cols[idx[0]])))

@@ -1,0 +1,133 @@
+"""What the derivative checks probe, the one difference between the two modes.
+
+* ``full``: every row, every coordinate column (chunked so that memory stays bounded).
+* ``fast``: for sizes where that is out of reach (a vocabulary of a million classes),
+  at most :data:`MAX_ROWS` rows (rows are independent: the row_independence check sees to
+  that), a sample of coordinate columns — every row's largest and smallest logit and
+  target class, and random ones — and :data:`PROJECTIONS` random directions ``v``, along
+  which ``J v`` costs one evaluation whatever ``n`` is. The directions are zero-mean
+  normal vectors: non-negative ones lie near the all-ones vector, which the softmax
+  Jacobian sends to zero, and would let a backward that returns zeros pass. An error
+  confined to a few entries (a wrong diagonal, the target class) is caught in the
+  sampled columns rather than averaged away over n^2 entries.
+
+The derivative checks are the same in both modes; only identities and the comparison
+with the seed's formulas, which need every column, are left to full mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from smgrad import errormodel, numdiff
+from smgrad.backend import xp
+from smgrad.problems import Problem
+from smgrad.report import CheckResult
+
+PROJECTIONS = 4
+MAX_ROWS = 8
+# Sampled columns hold B * n entries each: as many as fit in this many entries, between
+# MIN_COORDINATES and MAX_COORDINATES, half of them the rows' special classes.
+COORDINATE_ENTRIES = 4 * 10**6
+MIN_COORDINATES, MAX_COORDINATES = 4, 24
+NOTE = {
+    "columns": "fast mode: sampled columns and random projections",
+    "coordinates": "fast mode: sampled coordinates and random projections",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The probes of one scenario. ``rows`` are the rows of the batch probed (all in
+    full mode), ``cols`` the coordinate columns, ``seed`` what the directions come from."""
+
+    mode: str
+    batch: int
+    rows: tuple[int, ...]
+    cols: object
+    seed: int
+
+    @property
+    def whole(self) -> bool:
+        """Every column of every row is probed."""
+        return self.mode == "full"
+
+    def columns(self, f, x, method: str, h, chunk: int) -> Iterator[tuple[object, object]]:
+        """``(cols, D)`` with ``D[k, b, :] = d f(x_b) / d x_b[cols[k]]``, ``chunk``
+        columns at a time, so only a few columns are ever held at once."""
+        for start in range(0, self.cols.size, chunk):
+            cols = self.cols[start : start + chunk]
+            yield cols, numdiff.directional(f, numdiff.Coordinates(x, cols), method, h)
+
+    def directions(self, x, salt: int):
+        """:data:`PROJECTIONS` zero-mean normal directions per row, scaled to ``max |v| = 1``
+        (None in full mode)."""
+        if self.whole:
+            return None
+        rng = xp.random.default_rng([self.seed, 13, salt])
+        v = rng.standard_normal((PROJECTIONS, *x.shape), dtype=xp.float32).astype(x.dtype)
+        v /= xp.max(xp.abs(v), axis=-1, keepdims=True)
+        return v
+
+    def along(self, f, x, v, method: str, h, chunk: int):
+        """``(K, N, m)``: the derivatives of ``f`` along each direction of ``v``."""
+        parts = []
+        for start in range(0, v.shape[0], chunk):
+            parts.append(numdiff.directional(f, numdiff.Directions(x, v[start : start + chunk]), method, h))
+        return xp.concatenate(parts, axis=0)
+
+    def in_batch(self, results: list[CheckResult]) -> list[CheckResult]:
+        """Results on the probed rows, with their indices those of the whole batch."""
+        if len(self.rows) == self.batch:
+            return results
+        rows, out = self.rows, []
+        for r in results:
+            worst = [dataclasses.replace(e, index=(rows[e.index[0]], *e.index[1:])) if e.index else e for e in r.worst]
+            message = r.message
+            if r.method:
+                message = "; ".join(filter(None, [message, f"rows {', '.join(map(str, rows))} of {self.batch}"]))
+            out.append(dataclasses.replace(r, worst=worst, message=message))
+        return out
+
+
+def plan(p: Problem, mode: str, seed: int) -> tuple[Problem, Plan]:
+    """The problem the derivative checks see (at most :data:`MAX_ROWS` rows in fast
+    mode) and what they probe in it."""
+    if mode == "full":
+        return p, Plan("full", p.batch, tuple(range(p.batch)), xp.arange(p.dim), seed)
+    q, rows = _sample_rows(p, seed)
+    return q, Plan("fast", p.batch, tuple(rows), _coordinates(q, seed), seed)
+
+
+def along_scales(scales: errormodel.Scales, method: str) -> errormodel.Scales:
+    """Scales for a direction with ``max |v| = 1``: derivatives up to 2^(p+1) times larger."""
+    factor = 2.0 ** (errormodel.RULES[method].order + 1)
+    return errormodel.Scales(value=scales.value, slope=scales.slope * factor, size=scales.size)
+
+
+def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
+    """The first and last rows and random ones between, :data:`MAX_ROWS` in all."""
+    if p.batch <= MAX_ROWS:
+        return p, list(range(p.batch))
+    rng = xp.random.default_rng([seed, 19])
+    middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
+    rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
+    labels = None if p.labels is None else p.labels[rows]
+    return dataclasses.replace(p, x=p.x[rows], t=p.t[rows], g=p.g[rows], labels=labels), rows
+
+
+def _coordinates(p: Problem, seed: int) -> object:
+    """The rows' largest and smallest logits and target classes, then random ones, as
+    many as :data:`COORDINATE_ENTRIES` allows."""
+    count = int(min(MAX_COORDINATES, max(MIN_COORDINATES, COORDINATE_ENTRIES // (p.batch * p.dim))))
+    rng = xp.random.default_rng([seed, 11])
+    special = xp.stack([xp.argmax(p.x, -1), xp.argmax(p.t, -1), xp.argmin(p.x, -1)], axis=-1).ravel()
+    chosen = list(dict.fromkeys(int(j) for j in special))[: max(1, count // 2)]
+    for j in rng.permutation(p.dim):
+        if len(chosen) >= min(count, p.dim):
+            break
+        if int(j) not in chosen:
+            chosen.append(int(j))
+    return xp.asarray(sorted(chosen))

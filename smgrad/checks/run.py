@@ -1,0 +1,181 @@
+"""Which checks run on what: every check in every scenario of a run, as an immutable
+:class:`Report`. Prints nothing.
+
+Checks, in the order they are reported:
+
+* ``softmax``, ``cross_entropy``   the forwards against the truth (:mod:`.values`);
+* ``softmax_jacobian``, ``softmax_backward``, ``cross_entropy_grad``,
+  ``cross_entropy_hessian``        derivatives against numerical ones (:mod:`.derivatives`),
+                                   probed as the mode's plan says (:mod:`.probes`);
+* ``row_independence``             changing one row changes no other (:mod:`.values`);
+* ``identities``                   the seed's identities on ``J`` (:mod:`.identities`).
+
+Derivatives are compared with the numerical derivative of the implementation's own
+forward where it has one that passed, so a forward bug and a backward bug are told apart.
+Once a scenario's results are in, what the watcher noted (an input changed in place, a
+wrong dtype) and what one result says of another (a Hessian inherits its gradient's
+cause; a failure in the ``overflow`` scenario alone is an overflowing ``exp``) are
+applied in one pass, making new results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping
+
+from smgrad import diagnose, problems
+from smgrad.backend import xp
+from smgrad.checks import derivatives, probes, values
+from smgrad.checks.outcome import guarded
+from smgrad.config import Config
+from smgrad.impl import Implementation, reference
+from smgrad.report import CheckResult, Report
+
+CHECKS = (
+    "softmax",
+    "softmax_jacobian",
+    "softmax_backward",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "cross_entropy_hessian",
+    "row_independence",
+    "identities",
+)
+
+
+def run(config: Config, impl: Implementation | None = None, on_scenario: Callable | None = None) -> Report:
+    """Run every check in every scenario of ``config`` on ``impl`` (default: the reference).
+    ``on_scenario()`` is called after each scenario (for a progress bar)."""
+    ref = reference(config.reduction)
+    impl = impl or ref
+    results: list[CheckResult] = []
+    for scenario in config.scenarios:
+        p = problems.make_problem(
+            scenario,
+            config.dim,
+            config.batch,
+            xp.dtype(config.dtype),
+            config.seed,
+            config.scale,
+            config.targets,
+            config.label_smoothing,
+            config.target_sum,
+        )
+        results += _scenario(impl, ref, p, config)
+        if on_scenario is not None:
+            on_scenario()
+    ordered = sorted(results, key=lambda r: CHECKS.index(r.name))  # stable: scenarios stay in order
+    overflow = _overflow_only(ordered)
+    labelled = [
+        dataclasses.replace(
+            r,
+            dim=config.dim,
+            seed=config.seed,
+            dtype=config.dtype,
+            diagnosis=(r.diagnosis or diagnose.OVERFLOW) if i in overflow else r.diagnosis,
+        )
+        for i, r in enumerate(ordered)
+    ]
+    return Report(config, labelled, impl.name)
+
+
+def run_all(configs: list[Config], impl: Implementation | None = None, progress: Callable | None = None) -> Report:
+    """One combined report of several runs (dims x seeds x dtypes), in run order.
+    ``progress(done, total)`` is called after each scenario of each run."""
+    total = sum(len(c.scenarios) for c in configs)
+    done = 0
+
+    def step():
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    reports = [run(config, impl, step) for config in configs]
+    first = reports[0]
+    return Report(first.config, [r for report in reports for r in report], first.implementation, list(configs))
+
+
+def _overflow_only(results: list[CheckResult]) -> set[int]:
+    """Positions of results that failed in the ``overflow`` scenario alone, where that
+    check passed in every other: they met an overflowing ``exp``."""
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(results):
+        groups.setdefault((r.name, r.method == "reference"), []).append(i)
+    found = set()
+    for positions in groups.values():
+        rows = [results[i] for i in positions]
+        bad = [i for i in positions if results[i].status in ("failed", "error")]
+        others = [r for r in rows if r.scenario != "overflow"]
+        if others and [results[i].scenario for i in bad] == ["overflow"] and all(r.status == "passed" for r in others):
+            found.add(bad[0])
+    return found
+
+
+def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> list[CheckResult]:
+    q, plan = probes.plan(p, cfg.resolved_mode, cfg.seed)
+    with impl.observe() as seen, warnings.catch_warnings():
+        # Overflow in an implementation's exp is judged by its results, not its warnings.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        (softmax,) = guarded(("softmax",), p, lambda: [values.softmax(impl, p, cfg)])
+        (loss,) = guarded(("cross_entropy",), p, lambda: [values.cross_entropy(impl, p, cfg)])
+        # Derivatives are checked against the numerical derivative of the implementation's
+        # own forward, unless that forward is itself wrong here: differentiating a wrong
+        # (or NaN) forward would blame a correct backward for the forward's bug.
+        own_softmax = _trusted(seen.notes, impl.softmax, softmax)
+        own_losses = _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss)
+        softmax_basis = _basis_note(impl, seen.notes, impl.softmax, softmax)
+        loss_basis = _basis_note(impl, seen.notes, impl.cross_entropy, loss)
+        results = [
+            softmax,
+            *plan.in_batch(
+                derivatives.softmax_derivatives(impl, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
+            ),
+            loss,
+            *plan.in_batch(
+                derivatives.cross_entropy_grad(impl, own_losses or ref.row_losses, q, cfg, plan, loss_basis)
+            ),
+            *plan.in_batch(
+                guarded(("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)])
+            ),
+            *guarded(("row_independence",), p, lambda: [values.row_independence(impl, p, cfg)]),
+        ]
+        notes = seen.notes
+    return [_with_notes(notes, r) for r in _hessian_follows_gradient(results)]
+
+
+def _hessian_follows_gradient(results: list[CheckResult]) -> list[CheckResult]:
+    """A wrong gradient has a wrong derivative: the Hessian inherits its diagnosis."""
+    why = next((r.diagnosis for r in results if r.name == "cross_entropy_grad" and r.diagnosis), None)
+    return [
+        dataclasses.replace(r, diagnosis=f"follows from cross_entropy_grad: {why}")
+        if r.name == "cross_entropy_hessian" and r.status == "failed" and why and not r.diagnosis
+        else r
+        for r in results
+    ]
+
+
+def _trusted(notes: Mapping, function, forward: CheckResult):
+    """The implementation's forward if it has one that passed its check, else None."""
+    ok = forward.status == "passed" and forward.name not in notes
+    return function if function is not None and ok else None
+
+
+def _basis_note(impl: Implementation, notes: Mapping, function, forward: CheckResult) -> str:
+    if impl.is_reference or function is None or _trusted(notes, function, forward):
+        return ""
+    return f"differentiated the reference {forward.name}, as the implementation's {forward.name} is wrong here"
+
+
+def _with_notes(notes: Mapping, result: CheckResult) -> CheckResult:
+    """A function that changed its input or returned the wrong dtype fails its checks."""
+    found = notes.get(result.name)
+    if not found or result.status not in ("passed", "failed", "inconclusive"):
+        return result
+    return dataclasses.replace(
+        result,
+        status="failed",
+        message="; ".join(filter(None, [f"{result.name} " + "; ".join(found), result.message])),
+        diagnosis=diagnose.MUTATION if any("in place" in note for note in found) else result.diagnosis,
+    )

@@ -1,0 +1,115 @@
+"""Checks of values: each forward against the truth computed independently in float64,
+and row independence (changing one row of a batch changes no other row's results, which
+the derivative checks rely on: they perturb every row at once)."""
+
+from __future__ import annotations
+
+from smgrad import diagnose, errormodel, functions, problems
+from smgrad.backend import xp
+from smgrad.checks.measure import index_of, loss_scales, row_weight, softmax_scales, tolerance
+from smgrad.checks.outcome import diagnosed, measured, missing, skipped
+from smgrad.compare import Comparison, Tolerance
+from smgrad.config import Config
+from smgrad.impl import Implementation
+from smgrad.report import CheckResult
+
+
+def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """The forward against the truth in float64; rows finite, in [0, 1], summing to 1."""
+    if impl.softmax is None:
+        return missing("softmax", p, "softmax")
+    y = impl.softmax(p.x)
+    expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
+    scales = softmax_scales(p.x, expected)
+    cmp = Comparison()
+    tol = tolerance(errormodel.value_error(scales, cfg.dtype, cfg.dim), cfg, scales.value)
+    cmp.add(y, expected, tol, index_of(y.shape, p.vector))
+    problems_found = []
+    sums = xp.sum(y, axis=-1)
+    slack = errormodel.rtol(cfg.dtype, cfg.dim)
+    # A correct row may be scaled as a whole by the rounding of its log-sum-exp.
+    common = errormodel.common_error(errormodel.size_of(p.x), cfg.dtype, cfg.dim)[:, 0]
+    if not xp.all(xp.isfinite(y)):
+        pass  # counted by the comparison
+    elif not xp.all(xp.abs(sums - 1) <= slack + common):
+        problems_found.append(f"rows sum to {float(sums[xp.argmax(xp.abs(sums - 1))]):.17g}, not 1")
+    elif xp.any(y < 0) or xp.any(y > 1 + slack):
+        problems_found.append("values outside [0, 1]")
+    failed = bool(problems_found) or not cmp.passed
+    return measured(
+        "softmax",
+        p,
+        cmp,
+        message="; ".join(problems_found),
+        violated=bool(problems_found),
+        diagnosis=diagnose.softmax(y, p.x) if failed else None,
+    )
+
+
+def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """The loss against the truth in float64, and never negative."""
+    if impl.cross_entropy is None:
+        return missing("cross_entropy", p, "cross_entropy")
+    loss = xp.asarray(impl.cross_entropy(p.x, p.t))
+    reduction = "none" if p.vector else cfg.reduction
+    expected = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), reduction)
+    rows = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), "none")
+    noise = errormodel.value_error(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
+    atol = xp.sum(noise) * row_weight(p, cfg)
+    cmp = Comparison()
+    # The loss's yardstick: its size plus one nat per unit of target mass, per row.
+    unit = xp.sum(xp.abs(rows) + xp.sum(xp.abs(p.t.astype(float)), axis=-1)) * row_weight(p, cfg)
+    cmp.add(loss.reshape(expected.shape), expected, tolerance(atol, cfg, unit), lambda _: ())
+    message = ""
+    if xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(atol):
+        message = "negative loss for non-negative targets"
+    result = measured("cross_entropy", p, cmp, message=message, violated=bool(message))
+    return diagnosed([result], lambda: diagnose.cross_entropy(loss, p.x, p.t, cfg.reduction, p.vector))[0]
+
+
+def row_independence(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """Rows are perturbed all at once in the derivative checks, which is sound only if
+    each row's results depend on that row alone: change row 0, the others must not move."""
+    if p.vector or p.batch < 2:
+        return skipped("row_independence", p, "needs a batch of two or more rows")
+    x, t, g = p.x, p.t, p.g
+    calls = {
+        "softmax": lambda X: impl.softmax(X),
+        "softmax_backward": lambda X: impl.softmax_backward(X, g),
+        "cross_entropy_grad": lambda X: impl.cross_entropy_grad(X, t),
+    }
+    calls = {name: f for name, f in calls.items() if getattr(impl, name) is not None}
+    if not calls:
+        return missing("row_independence", p, "softmax, softmax_backward or cross_entropy_grad")
+    changed = x.copy()
+    changed[0] = xp.roll(x[0], 1) + 1
+    r = errormodel.rtol(cfg.dtype, p.dim)
+    cmp, mixing, raised = Comparison(), [], []
+    for name, f in calls.items():
+        try:
+            before, after = xp.asarray(f(x))[1:], xp.asarray(f(changed))[1:]
+        except Exception:  # a function that raises fails its own check; nothing to learn here
+            raised.append(name)
+            continue
+        same = (before == after) | (xp.isnan(before) & xp.isnan(after))  # NaN stayed NaN: unchanged
+        before, after = xp.where(same, 0, before), xp.where(same, 0, after)
+        finite = before[xp.isfinite(before)]
+        scale = r * float(xp.max(xp.abs(finite))) if finite.size else 0.0
+        cmp.add(after, before, Tolerance(scale, r), lambda q, shape=before.shape: _shifted_row(q, shape))
+        if not xp.allclose(after, before, rtol=r, atol=scale):
+            mixing.append(name)
+    if len(raised) == len(calls):
+        return skipped("row_independence", p, "every function raised")
+    return measured(
+        "row_independence",
+        p,
+        cmp,
+        message=f"changing row 0 changed other rows of {', '.join(mixing)}" if mixing else "",
+        violated=bool(mixing),
+        diagnosis="rows mixed across the batch: a sum or maximum over the wrong axis" if mixing else None,
+    )
+
+
+def _shifted_row(q: int, shape) -> tuple[int, ...]:
+    b, i = xp.unravel_index(q, shape)
+    return int(b) + 1, int(i)
