@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 
 # The vocabulary of the options, kept here without numpy so that `smgrad --help` is quick.
 DTYPES = ("float64", "float32")
@@ -61,61 +61,60 @@ class Config:
     timeout: float = 60.0
 
     def __post_init__(self):
-        _require(isinstance(self.dim, int) and self.dim >= 1, f"dim must be a whole number >= 1, not {self.dim!r}")
-        _require(
-            self.batch is None or (isinstance(self.batch, int) and self.batch >= 1),
-            f"batch must be a whole number >= 1 (or None for one 1-D vector), not {self.batch!r}",
-        )
-        _require(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a whole number >= 0, not {self.seed!r}")
-        _require(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
-        _require(_positive(self.scale), f"scale must be a finite number > 0, not {self.scale!r}")
-        _require(len(self.scenarios) > 0, "give at least one scenario")
+        for name, ok, expected in self._expectations():
+            _require(ok, f"{opt(name)} must be {expected}, not {getattr(self, name)!r}")
+        _require(len(self.scenarios) > 0, f"give at least one of {opt('scenarios')}")
         for s in self.scenarios:
-            _require(s in SCENARIOS, f"unknown scenario {s!r}; choose from {', '.join(SCENARIOS)}")
-        _require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+            _require(s in SCENARIOS, f"{opt('scenarios')}: unknown scenario {s!r}; choose from {', '.join(SCENARIOS)}")
+        self._consistent()
+
+    def _expectations(self) -> list[tuple[str, bool, str]]:
+        """``(option, holds, what it must be)`` for each value on its own."""
+        return [
+            ("dim", isinstance(self.dim, int) and self.dim >= 1, "a whole number >= 1"),
+            ("batch", self.batch is None or (isinstance(self.batch, int) and self.batch >= 1), "a whole number >= 1"),
+            ("seed", isinstance(self.seed, int) and self.seed >= 0, "a whole number >= 0"),
+            ("dtype", self.dtype in DTYPES, f"one of {', '.join(DTYPES)}"),
+            ("scale", _positive(self.scale), "a finite number > 0"),
+            ("method", self.method in METHODS, f"one of {', '.join(METHODS)}"),
+            ("step", self.step is None or _positive(self.step), "a finite number > 0"),
+            ("rtol", self.rtol is None or (_finite(self.rtol) and self.rtol >= 0), "a finite number >= 0"),
+            ("atol", self.atol is None or (_finite(self.atol) and self.atol >= 0), "a finite number >= 0"),
+            ("targets", self.targets in TARGETS, f"one of {', '.join(TARGETS)}"),
+            ("label_smoothing", _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
+            ("target_sum", _positive(self.target_sum), "a finite number > 0"),
+            ("reduction", self.reduction in ("mean", "sum"), "mean or sum"),
+            ("max_memory", isinstance(self.max_memory, int) and self.max_memory > 0, "a positive number of bytes"),
+            ("impl", self.impl is None or isinstance(self.impl, str), "a SPEC string or None"),
+            ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
+            ("timeout", _finite(self.timeout) and self.timeout >= 0, "seconds >= 0 (0: no limit)"),
+        ]
+
+    def _consistent(self) -> None:
+        """The values together: what the targets can carry, and what a run can afford."""
+        scale, limit = self.scale, max_scale(self.dtype)
         _require(
-            self.dtype not in EPS or not _positive(self.scale) or self.scale <= max_scale(self.dtype),
-            f"scale {self.scale:g} spreads logits so far that one rounding of a logit in {self.dtype} "
-            f"(eps·scale = {self.scale * EPS.get(self.dtype, 0):.2g}) exceeds 1, the distance over which softmax "
-            f"changes: no numerical derivative can resolve it; use a scale of at most {max_scale(self.dtype):.2g} "
-            f"in {self.dtype}",
+            scale <= limit,
+            f"{opt('scale')} {scale:g} spreads logits so far that one rounding of a logit in {self.dtype} "
+            f"(eps·scale = {scale * EPS[self.dtype]:.2g}) exceeds 1, the distance over which softmax changes: "
+            f"no numerical derivative can resolve it; use a {opt('scale')} of at most {limit:.2g} in {self.dtype}",
         )
-        _require(self.step is None or _positive(self.step), f"step must be a finite number > 0, not {self.step!r}")
-        for name in ("rtol", "atol"):
-            v = getattr(self, name)
-            _require(v is None or (_finite(v) and v >= 0), f"{name} must be a finite number >= 0, not {v!r}")
-        _require(
-            self.targets in TARGETS,
-            f"targets must be one of {', '.join(TARGETS)}, not {self.targets!r}",
-        )
-        _require(
-            _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1,
-            f"label smoothing must be a number in [0, 1), not {self.label_smoothing!r}",
-        )
-        _require(_positive(self.target_sum), f"target sum must be a finite number > 0, not {self.target_sum!r}")
         _require(
             self.targets != "index" or (self.label_smoothing == 0 and self.target_sum == 1),
-            "class-id targets (--targets index) cannot carry label smoothing or a target sum; use onehot or soft",
-        )
-        _require(self.reduction in ("mean", "sum"), f"reduction must be mean or sum, not {self.reduction!r}")
-        _require(
-            isinstance(self.max_memory, int) and self.max_memory > 0, "max_memory must be a positive number of bytes"
-        )
-        _require(self.impl is None or isinstance(self.impl, str), "impl must be a SPEC string or None")
-        _require(self.mode in MODES, f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        _require(
-            _finite(self.timeout) and self.timeout >= 0, f"timeout must be seconds >= 0 (0: none), not {self.timeout!r}"
+            f"class-id targets ({opt('targets', 'index')}) cannot carry {opt('label_smoothing')} or "
+            f"{opt('target_sum')}; use onehot or soft targets",
         )
         rows = self.batch or 1
+        smaller = f"a smaller {opt('dim')} or {opt('batch')}"
         _require(
             self.resolved_mode == "fast" or rows * self.dim**2 <= MAX_ENTRIES,
             f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
-            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use --mode fast, or a smaller --dim or --batch",
+            f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use {opt('mode', 'fast')}, or {smaller}",
         )
         _require(
             8 * rows * self.dim * 8 <= self.max_memory,
-            f"dim {self.dim} with batch {rows} needs about {64 * rows * self.dim / 2**30:.1f} GiB, over --max-memory "
-            f"({self.max_memory / 2**30:.2g} GiB); raise --max-memory or use a smaller --dim or --batch",
+            f"{opt('dim')} {self.dim} with {opt('batch')} {rows} needs about {64 * rows * self.dim / 2**30:.1f} GiB, "
+            f"over {opt('max_memory')} ({self.max_memory / 2**30:.2g} GiB); raise {opt('max_memory')} or use {smaller}",
         )
 
     @property

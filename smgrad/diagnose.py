@@ -91,9 +91,9 @@ def cross_entropy(value, x, t, reduction: str, vector: bool) -> str | None:
     batch = 1 if vector else x.shape[0]
     text = _factor(value, right, batch, x.dtype)
     if text and reduction == "mean" and "missing the mean" in text:
-        return "summed over the batch where the reduction is mean (use --reduction sum if that is meant)"
+        return "summed over the batch where the reduction is mean (if the sum is meant, set the reduction to sum)"
     if text and reduction == "sum" and "once too often" in text:
-        return "averaged over the batch where the reduction is sum (use --reduction mean if that is meant)"
+        return "averaged over the batch where the reduction is sum (if the mean is meant, set the reduction to mean)"
     return text
 
 

@@ -8,13 +8,14 @@ A message names the option by its plain name (``rtol``); only the command line a
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import click
 
 from smgrad import params
 from smgrad.config import DTYPES, METHODS, MODES, SCENARIOS, TARGETS
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 
 FORMATS = ("table", "json", "markdown")
 
@@ -119,6 +120,26 @@ def click_options(f):
     return f
 
 
+_SAME = object()
+
+
+def option(name: str, *, type: click.ParamType | None = None, default=_SAME, help: str | None = None):
+    """The click option of the table's ``name`` for a command that takes one value of it,
+    within its own limits (``smgrad jacobian --dim`` is at most 12): the flag and the help
+    come from the table, ``type``, ``default`` and ``help`` may narrow them."""
+    o = BY_NAME[name]
+    value = o.default if default is _SAME else default
+    return click.option(
+        o.cli_flag,
+        name,
+        type=type or o.type,
+        default=value,
+        show_default=value is not None,
+        metavar=o.metavar,
+        help=help or o.help,
+    )
+
+
 def parse(values: dict, where: str = "") -> dict:
     """``{name: parsed value}`` for the options given (unknown names refused); ``where``
     names the source in messages (``"pyproject.toml: [tool.smgrad] "``)."""
@@ -130,7 +151,7 @@ def parse(values: dict, where: str = "") -> dict:
         try:
             out[name] = option.parse(value)
         except click.BadParameter as e:
-            raise UsageError(f"{where}{name}: {e.message}") from None
+            raise UsageError(f"{where}{opt(name)}: {e.message}") from None
     return out
 
 
@@ -149,9 +170,54 @@ def runs(values: dict) -> list[dict]:
     for name in grid:
         count *= len(values[name])
     if count > MAX_RUNS:
-        raise UsageError(f"{count} runs of dim x seed x dtype, more than {MAX_RUNS}; give fewer values")
+        raise UsageError(
+            f"{count} runs of {opt('dim')} x {opt('seed')} x {opt('dtype')}, more than {MAX_RUNS}; give fewer values"
+        )
     base = {k: v for k, v in values.items() if k in RUN and k not in grid}
     out = [dict(base)]
     for name in grid:
         out = [{**run, name: v} for run in out for v in values[name]]
     return out
+
+
+# The numbers of a run: said in every command that repeats one, default or not.
+ALWAYS = ("dim", "batch", "seed", "dtype")
+
+
+def shown_values(runs: list, name: str) -> str:
+    """The values of a grid option over ``runs``, as the command line takes them: a run
+    of consecutive seeds as ``0..9``."""
+    values = list(dict.fromkeys(getattr(c, name) for c in runs))
+    if name == "seed" and len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]}"
+    return ",".join(str(v) for v in values)
+
+
+def _written(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def command_line(runs: list, implementation: str = "reference") -> str:
+    """The ``smgrad check`` command that repeats ``runs`` (configs of one report): the
+    numbers of the run, and every other option that is not at its default. An
+    implementation given as an object that no SPEC names is said to be one."""
+    first, defaults = runs[0], with_defaults({})
+    words = ["smgrad", "check"]
+    for o in TABLE:
+        if o.output:
+            continue
+        value = getattr(first, o.name)
+        if o.grid:
+            words += [o.cli_flag, shown_values(runs, o.name)]
+        elif o.name in ALWAYS or value != defaults[o.name]:
+            words += [o.cli_flag, _written(value)]
+    line = shlex.join(words)
+    if first.impl is None and implementation != "reference":
+        line += f"  (with the implementation {implementation}, given as an object: no --impl names it)"
+    return line

@@ -85,12 +85,30 @@ class Report:
     implementation: str = "reference"
     runs: list[Config] = field(default_factory=list)
     config_file: str | None = None  # the pyproject.toml whose [tool.smgrad] was applied
+    hints: tuple[str, ...] = ()  # what the results as a whole suggest to try
 
     def __post_init__(self):
         self.runs = self.runs or [self.config]
 
     def __iter__(self) -> Iterator[CheckResult]:
         return iter(self.results)
+
+    def echoes(self) -> set[int]:
+        """Positions of results that compare a user's derivative with the seed's formula
+        and fail beside a failed numerical comparison of the same check in the same
+        scenario and run: they say nothing new, and a report may say them in a line."""
+        failed = {
+            (r.name, r.scenario, r.dim, r.seed, r.dtype)
+            for r in self
+            if r.status == "failed" and r.method != "reference"
+        }
+        return {
+            i
+            for i, r in enumerate(self)
+            if r.method == "reference"
+            and r.status in FAILING
+            and (r.name, r.scenario, r.dim, r.seed, r.dtype) in failed
+        }
 
     @property
     def passed(self) -> bool:

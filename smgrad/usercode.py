@@ -82,7 +82,7 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
     except Interrupted:
         raise
     except _TimedOut:
-        raise Overran(f"{name} did not return within {timeout:g} s (--timeout)") from None
+        raise Overran(f"{name} did not return within {timeout:g} s (timeout)") from None
     except ImplementationError:
         raise
     except BaseException as e:

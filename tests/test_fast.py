@@ -71,7 +71,7 @@ def test_auto_mode_switches_at_the_threshold_and_says_so():
 def test_identities_are_left_to_full_mode():
     report = smgrad.check(dim=50, mode="fast", scenarios=("typical",))
     (identities,) = [r for r in report if r.name == "identities"]
-    assert identities.status == "skipped" and "--mode full" in identities.message
+    assert identities.status == "skipped" and "full mode" in identities.message
 
 
 def test_row_independence_is_skipped_for_one_row():

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 import smgrad
-from smgrad import derive
+from smgrad.explain import derive
 from smgrad.cli import cli
 from smgrad.impl import as_implementation
-from smgrad.sweep import sweep
+from smgrad.explain.sweep import sweep
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EPS = {"float64": np.finfo(np.float64).eps, "float32": np.finfo(np.float32).eps}
@@ -82,7 +82,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
 @pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("targets", ["onehot", "soft"])
 def test_every_line_of_the_derivation_holds(seed, targets):
-    for chain in derive.derive(dim=1 + seed % 6, seed=seed, targets=targets):
+    for chain in derive.derive(dim=1 + seed % 6, seed=seed, targets=targets).chains:
         assert all(line.holds for line in chain.lines), chain.title
 
 
@@ -99,7 +99,7 @@ def test_a_changed_line_is_caught():
 
 
 def test_the_unit_sum_step_fails_and_the_general_form_holds_when_targets_do_not_sum_to_one():
-    gradient = derive.derive(dim=5, seed=1, targets="soft", target_sum=0.7)[-1]
+    gradient = derive.derive(dim=5, seed=1, targets="soft", target_sum=0.7).chains[-1]
     *_, unit, general = gradient.lines
     assert unit.step.assumes_unit_sum and not unit.holds
     assert general.step is derive.GENERAL and general.holds

@@ -38,7 +38,7 @@ def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, 
     from one pass of perturbations of ``forward``."""
     out: dict[str, list[CheckResult]] = {}
     if not plan.whole:
-        out["identities"] = [skipped("identities", p, "needs the whole Jacobian: --mode full")]
+        out["identities"] = [skipped("identities", p, "needs the whole Jacobian, probed in full mode only")]
     want_jac, want_vjp = impl.softmax_jacobian is not None, impl.softmax_backward is not None
     too_large = _jacobian_too_large(impl, p, cfg)
     if too_large:
@@ -65,7 +65,7 @@ def _jacobian_too_large(impl: Implementation, p: Problem, cfg: Config) -> str:
     size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
     if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
         return ""
-    return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of --max-memory"
+    return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of max_memory"
 
 
 def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac: bool, want_vjp: bool):

@@ -14,7 +14,7 @@ from smgrad.usercode import ImplementationError, describe
 
 POWERLESS = (
     "no power: the allowed error is as large as the values themselves, so no wrong value could fail "
-    "(a step, --atol or --rtol too large, or logits too large to differentiate)"
+    "(a step, atol or rtol too large, or logits too large to differentiate)"
 )
 
 

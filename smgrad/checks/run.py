@@ -77,7 +77,22 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
         )
         for i, r in enumerate(ordered)
     ]
-    return Report(config, labelled, impl.name)
+    return Report(config, labelled, impl.name, hints=_hints(labelled, config))
+
+
+def _hints(results: list[CheckResult], config: Config) -> tuple[str, ...]:
+    """What the results as a whole suggest: every check raising over shapes, on a batch,
+    is an implementation that takes one sample at a time."""
+    ran = [r for r in results if r.status != "skipped"]
+    shapes = ("shape", "broadcast", "axis", "dimension", "index")  # what a 1-D function says of a batch
+    if (
+        ran
+        and config.batch is not None
+        and all(r.status == "error" for r in ran)
+        and any(word in r.message for r in ran for word in shapes)
+    ):
+        return ("every check raised; an implementation that takes one 1-D sample at a time needs batch none",)
+    return ()
 
 
 def run_all(configs: list[Config], impl: Implementation | None = None, progress: Callable | None = None) -> Report:
@@ -94,7 +109,9 @@ def run_all(configs: list[Config], impl: Implementation | None = None, progress:
 
     reports = [run(config, impl, step) for config in configs]
     first = reports[0]
-    return Report(first.config, [r for report in reports for r in report], first.implementation, list(configs))
+    hints = tuple(dict.fromkeys(h for report in reports for h in report.hints))
+    results = [r for report in reports for r in report]
+    return Report(first.config, results, first.implementation, list(configs), hints=hints)
 
 
 def _overflow_only(results: list[CheckResult]) -> set[int]:

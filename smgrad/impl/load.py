@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 from smgrad.impl.protocol import NAMES
 from smgrad.usercode import ImplementationError, call
 
@@ -25,13 +25,13 @@ def load(spec: str, timeout: float = 0.0) -> dict[str, Callable]:
     """
     target, _, attribute = spec.partition(":")
     if not target:
-        raise UsageError(f"--impl {spec!r} names no file or module; give path/to/file.py or package.module")
+        raise UsageError(f"{opt('impl')} {spec!r} names no file or module; give path/to/file.py or package.module")
     load_from = _import_file if _looks_like_path(target) else _import_module
     module = load_from(spec, target, timeout)
     holder = _attribute(spec, module, attribute, timeout) if attribute else module
     found = functions_of(holder)
     if not found:
-        raise UsageError(f"--impl {spec!r} defines none of {', '.join(NAMES)}")
+        raise UsageError(f"{opt('impl')} {spec!r} defines none of {', '.join(NAMES)}")
     return found
 
 
@@ -43,9 +43,9 @@ def _importing(spec: str, target: str, run: Callable, timeout: float):
         missing = e.__cause__
         if isinstance(missing, ModuleNotFoundError) and missing.name and target.startswith(missing.name):
             raise UsageError(
-                f"--impl {spec!r}: no module named {missing.name!r} (a file needs its .py ending)"
+                f"{opt('impl')} {spec!r}: no module named {missing.name!r} (a file needs its .py ending)"
             ) from None
-        raise UsageError(f"--impl {spec!r}: {e}") from None
+        raise UsageError(f"{opt('impl')} {spec!r}: {e}") from None
 
 
 def _looks_like_path(target: str) -> bool:
@@ -55,13 +55,15 @@ def _looks_like_path(target: str) -> bool:
 def _import_file(spec: str, target: str, timeout: float):
     path = Path(target)
     if path.is_dir():
-        raise UsageError(f"--impl {spec!r}: {target!r} is a directory; name a .py file in it, or a package.module")
+        raise UsageError(
+            f"{opt('impl')} {spec!r}: {target!r} is a directory; name a .py file in it, or a package.module"
+        )
     if not path.is_file():
-        raise UsageError(f"--impl {spec!r}: no such file {target!r}")
+        raise UsageError(f"{opt('impl')} {spec!r}: no such file {target!r}")
     name = f"smgrad_impl_{abs(hash(str(path.resolve())))}"
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
-        raise UsageError(f"--impl {spec!r}: {target!r} is not a Python file")
+        raise UsageError(f"{opt('impl')} {spec!r}: {target!r} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
     # Its own imports of files beside it work, as they would for `python file.py`.
     sys.path.insert(0, str(path.resolve().parent))
@@ -89,7 +91,7 @@ def _attribute(spec: str, module, attribute: str, timeout: float):
             holder = getattr(holder, part)
         else:
             where = target_name(spec) if holder is module else getattr(holder, "__name__", type(holder).__name__)
-            raise UsageError(f"--impl {spec!r}: {where} has no {part!r}")
+            raise UsageError(f"{opt('impl')} {spec!r}: {where} has no {part!r}")
     return instance(spec, holder, timeout) if inspect.isclass(holder) else holder
 
 
@@ -139,5 +141,5 @@ def instance(spec: str, cls, timeout: float):
         return call(f"{cls.__name__}()", cls, timeout=timeout)
     except ImplementationError as e:
         raise UsageError(
-            f"--impl {spec!r}: constructing {e}; give an instance (module:object) or make its arguments optional"
+            f"{opt('impl')} {spec!r}: constructing {e}; give an instance (module:object) or make its arguments optional"
         ) from None

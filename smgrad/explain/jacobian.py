@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from smgrad import analytic, errormodel, functions, numdiff, problems
 from smgrad.backend import xp
 from smgrad.config import max_scale
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def jacobian_view(
     Raises :class:`UsageError` for a scale whose logits cannot be differentiated."""
     if scale > max_scale(dtype):
         raise UsageError(
-            f"scale {scale:g} is over {max_scale(dtype):.2g}, beyond which no numerical derivative of "
+            f"{opt('scale')} {scale:g} is over {max_scale(dtype):.2g}, beyond which no numerical derivative of "
             f"softmax in {dtype} can be resolved (one rounding of a logit exceeds 1)"
         )
     p = problems.make_problem(scenario, dim, None, xp.dtype(dtype), seed, scale)

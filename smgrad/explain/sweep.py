@@ -43,10 +43,15 @@ class MethodSweep:
         i = min(range(len(self.errors)), key=lambda k: self.errors[k])
         return self.steps[i], self.errors[i]
 
-    def error_at(self, step: float) -> float:
-        """The error of the step tried nearest (on a log scale) to ``step``."""
-        i = min(range(len(self.steps)), key=lambda k: abs(math.log(self.steps[k] / step)))
-        return self.errors[i]
+    @property
+    def default_tried(self) -> float:
+        """The step tried nearest (on a log scale) to the default step."""
+        return min(self.steps, key=lambda h: abs(math.log(h / self.default_step)))
+
+    @property
+    def default_error(self) -> float:
+        """The error at :attr:`default_tried`."""
+        return self.errors[self.steps.index(self.default_tried)]
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ class Sweep:
     implementation: str
     note: str
     methods: list[MethodSweep]
+
+    @property
+    def floor(self) -> int:
+        """A power of ten below the dtype's rounding: where a plot of errors starts."""
+        return math.floor(math.log10(eps(self.dtype))) - 1
 
     def to_dict(self) -> dict:
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -14,14 +14,14 @@ def plot_sweep(s, path: str) -> None:
     """A log-log figure of error against step for each method of a sweep, with the
     default step (circle) and the textbook optimum eps^(1/(p+1)) (dotted) marked."""
     if Path(path).suffix.lower() not in FORMATS:
-        raise UsageError(f"--plot {path!r}: give a file ending in {', '.join(FORMATS)}")
+        raise UsageError(f"{opt('plot')} {path!r}: give a file ending in {', '.join(FORMATS)}")
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'smgrad[plot]'") from None
+        raise UsageError(f"{opt('plot')} needs matplotlib: pip install 'smgrad[plot]'") from None
     fig, ax = plt.subplots(figsize=(8, 5), dpi=150, layout="constrained")
     floor = 1e-20  # the complex step stays flat far below this; the V of the others is above it
     for m in s.methods:
@@ -33,7 +33,7 @@ def plot_sweep(s, path: str) -> None:
         )
         ax.plot(
             [m.default_step],
-            [m.error_at(m.default_step)],
+            [m.default_error],
             marker="o",
             markersize=9,
             markerfacecolor="none",
@@ -54,6 +54,6 @@ def plot_sweep(s, path: str) -> None:
     try:
         fig.savefig(path)
     except OSError as e:
-        raise UsageError(f"cannot write --plot {path!r}: {e.strerror}") from None
+        raise UsageError(f"cannot write {opt('plot')} {path!r}: {e.strerror}") from None
     finally:
         plt.close(fig)

@@ -186,7 +186,48 @@ def evaluate(chains: list[tuple[str, list[Step]]], s: Sample) -> list[Chain]:
     return out
 
 
-def derive(dim: int = 4, seed: int = 0, targets: str = "onehot", target_sum: float = 1.0) -> list[Chain]:
+@dataclass(frozen=True)
+class Derivation:
+    """The derivation evaluated on the sample ``x``, ``t`` drawn from ``seed``."""
+
+    x: object
+    t: object
+    seed: int
+    chains: list[Chain]
+
+    @property
+    def passed(self) -> bool:
+        """Every line holds that should: only a step that needs Σt = 1 may fail, where
+        the targets do not sum to one."""
+        return all(line.holds or line.step.assumes_unit_sum for c in self.chains for line in c.lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "x": [float(v) for v in self.x],
+            "t": [float(v) for v in self.t],
+            "passed": self.passed,
+            "chains": [
+                {
+                    "title": c.title,
+                    "lines": [
+                        {
+                            "formula": line.step.formula,
+                            "reason": line.step.reason,
+                            "value": line.value.tolist(),
+                            "difference": line.difference,
+                            "allowed": line.allowed,
+                            "holds": line.holds,
+                            "assumes_unit_sum": line.step.assumes_unit_sum,
+                        }
+                        for line in c.lines
+                    ],
+                }
+                for c in self.chains
+            ],
+        }
+
+
+def derive(dim: int = 4, seed: int = 0, targets: str = "onehot", target_sum: float = 1.0) -> Derivation:
     """The seed's derivation on a sample; where Σt ≠ 1 the general form is added after
     the step that needs Σt = 1, and follows from the line before that step."""
     s = sample(dim, seed, targets, target_sum)
@@ -198,4 +239,4 @@ def derive(dim: int = 4, seed: int = 0, targets: str = "onehot", target_sum: flo
         value = xp.asarray(GENERAL.value(s), dtype=float)
         difference = float(xp.max(xp.abs(value - before.value)))
         gradient.lines.append(Line(GENERAL, value, difference, _allowed(before.value, value, s)))
-    return chains
+    return Derivation(s.x, s.t, seed, chains)
