@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 import smgrad
-from smgrad.explain import derive
 from smgrad.cli import cli
-from smgrad.impl import as_implementation
+from smgrad.explain import derive
 from smgrad.explain.sweep import sweep
+from smgrad.impl import as_implementation
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EPS = {"float64": np.finfo(np.float64).eps, "float32": np.finfo(np.float32).eps}

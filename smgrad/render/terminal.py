@@ -124,7 +124,7 @@ def report_renderables(report: Report) -> list:
         scenarios = ", ".join(dict.fromkeys(r.scenario for r in rows))
         parts.append(Text(f"note: {message} ({names}; {scenarios})", style="dim"))
     parts += [Text(f"hint: {hint}", style="bold") for hint in report.hints]
-    rtols = sorted({r.rtol for r in report if r.method is not None and r.rtol is not None})  # the derivatives'
+    rtols = sorted({r.rtol for r in report if r.method is not None and r.rtol is not None})
     rtol = "-" if not rtols else f"{rtols[0]:.2g}" if len(rtols) == 1 else f"{rtols[0]:.2g} to {rtols[-1]:.2g} by run"
     parts.append(Text(f"allowed = atol + rtol·|numerical|; atol: method's error bound; rtol = {rtol}", style="dim"))
     return parts
