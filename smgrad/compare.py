@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from smgrad.backend import xp
+from smgrad.backend import quietly, xp
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Tolerance:
         itself could fail (a check without power). None without a ``unit``."""
         if self.unit is None:
             return None
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with quietly():
             ratio = xp.asarray(self.atol, dtype=float) / xp.asarray(self.unit, dtype=float)
         ratio = xp.where(xp.isnan(ratio), xp.inf, ratio)
         return float(xp.min(ratio)) + self.rtol
@@ -106,7 +106,7 @@ class Comparison:
             return
         n = xp.broadcast_to(xp.asarray(numerical), a.shape)
         atol = xp.asarray(tol.atol, dtype=float)
-        with xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        with quietly():
             # In place where possible: these arrays can hold millions of entries.
             err = xp.subtract(a, n, dtype=float)
             xp.abs(err, out=err)
@@ -145,10 +145,10 @@ class Comparison:
             p = int(p)
             entry = Entry(
                 index=tuple(int(i) for i in index_of(p)),
-                analytic=_real(a.flat[p]),
-                numerical=_real(n.flat[p]),
-                error=float(err.flat[p]),
-                allowed=float(allowed.flat[p]),
+                analytic=_real(a.reshape(-1)[p]),
+                numerical=_real(n.reshape(-1)[p]),
+                error=float(err.reshape(-1)[p]),
+                allowed=float(allowed.reshape(-1)[p]),
             )
             self._worst.append((float(flat[p]), entry))
         # Ties (a symmetric J's two halves) in index order, so reports repeat on any machine.

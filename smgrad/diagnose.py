@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 
 from smgrad import functions
-from smgrad.backend import eps, xp
+from smgrad.backend import eps, quietly, xp
 
 Formula = Callable[[], object]
 
@@ -23,7 +23,7 @@ def _match(values, candidate, dtype) -> bool:
     values, candidate = xp.asarray(values, dtype=float), xp.asarray(candidate, dtype=float)
     if values.shape != candidate.shape or not xp.all(xp.isfinite(values)):
         return False
-    with xp.errstate(all="ignore"):
+    with quietly():
         scale = float(xp.max(xp.abs(candidate))) if candidate.size else 0.0
         return bool(xp.all(xp.abs(values - candidate) <= math.sqrt(eps(dtype)) * max(scale, 1e-300)))
 
@@ -62,7 +62,7 @@ def _factor(values, right, batch: int, dtype, dim: int | None = None) -> str | N
 
 def _first(values, candidates: list[tuple[str, Formula]], dtype) -> str | None:
     for text, formula in candidates:
-        with xp.errstate(all="ignore"):
+        with quietly():
             candidate = formula()
         if _match(values, candidate, dtype):
             return text

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from smgrad.backend import xp
+from smgrad.backend import generator, largest, xp
 from smgrad.config import SCENARIOS, TARGETS
 
 
@@ -46,12 +46,12 @@ class Problem:
 def peaked_spread(dtype) -> float:
     """Spread of the peaked logits: gaps of a few times this saturate y to 0 and 1
     while the smallest probabilities stay normal numbers in the dtype."""
-    return math.log(float(xp.finfo(dtype).max)) / 12
+    return math.log(largest(dtype)) / 12
 
 
 def overflow_offset(dtype) -> float:
     """An offset 1.5 times the largest argument ``exp`` takes in the dtype."""
-    return 1.5 * math.log(float(xp.finfo(dtype).max))
+    return 1.5 * math.log(largest(dtype))
 
 
 def make_problem(
@@ -76,8 +76,7 @@ def make_problem(
     if targets not in TARGETS:
         raise ValueError(f"unknown targets {targets!r}; choose from {', '.join(TARGETS)}")
     rows = 1 if batch is None else batch
-    stream = xp.random.SeedSequence([seed, SCENARIOS.index(scenario)])
-    rng = xp.random.default_rng(stream)
+    rng = generator(seed, SCENARIOS.index(scenario))
     x = _LOGITS[scenario](rng, rows, dim, dtype, scale).astype(dtype)
     labels = rng.integers(0, dim, size=rows)
     if targets == "soft":

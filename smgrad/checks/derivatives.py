@@ -17,7 +17,7 @@ column is probed, a user's derivatives are also compared with the seed's formula
 from __future__ import annotations
 
 from smgrad import analytic, diagnose, errormodel, functions
-from smgrad.backend import xp
+from smgrad.backend import generator, xp
 from smgrad.checks import measure
 from smgrad.checks.identities import Identities
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
@@ -142,7 +142,7 @@ def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, y, v, jv, method:
     """``<J^T u, v> = <u, J v>`` for random ``u``, and for one-hot ``u`` at the sampled
     coordinates (the rows of J that the backward sees), projected on the directions."""
     x, n, K = p.x, p.dim, v.shape[0]
-    rng = xp.random.default_rng([cfg.seed, 17])
+    rng = generator(cfg.seed, 17)
     row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
     for k in range(K):
         u = rng.standard_normal(x.shape).astype(x.dtype)

@@ -5,7 +5,7 @@ rule of the seed). They need every column, so they are checked in full mode only
 from __future__ import annotations
 
 from smgrad import errormodel, functions, problems
-from smgrad.backend import xp
+from smgrad.backend import eps, quietly, tiny, xp
 from smgrad.checks.measure import index_of
 from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
@@ -30,18 +30,18 @@ class Identities:
         # The row sums and J^T u add n terms each, in float64, in whatever order numpy
         # takes (sequential along a strided axis): rounding of up to n * eps relative to
         # the sum of their magnitudes, beyond the rounding of the terms themselves.
-        self.r_sum = self.r + n * float(xp.finfo(float).eps)
+        self.r_sum = self.r + n * eps(float)
         # A correct J may be scaled as a whole by 1 + c (its y from a rounded log-sum-exp):
         # J = J^T still holds, but row sums are y_i * c and J^T u is off by c times its terms.
         self.common = errormodel.common_error(errormodel.size_of(x), cfg.dtype, n)
         # Entries of J below the smallest normal number may be flushed to zero or lose
         # digits: an absolute floor per entry, times whatever multiplies that entry.
-        self.floor = float(xp.finfo(x.dtype).tiny)
+        self.floor = tiny(x.dtype)
         self.atol = self.r * xp.max(self.y, axis=-1)[:, None, None] + self.floor
         # u = -t / y in float64, where a float32 y of 1e-40 still has a finite 1/y; a y of
         # 0, or a float64 y below t / 1.8e308, leaves the chain rule nothing to evaluate.
         hit = t != 0
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with quietly():
             self.u = xp.where(hit, -t.astype(float) / xp.where(hit, self.y, 1).astype(float), 0)
         self.chain_unusable = bool(xp.any(hit & ~xp.isfinite(self.u)))
         self.expected_chain = self.y * xp.sum(t, axis=-1, keepdims=True) - t

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from smgrad import errormodel, numdiff
-from smgrad.backend import xp
+from smgrad.backend import generator, xp
 from smgrad.problems import Problem
 from smgrad.report import CheckResult
 
@@ -66,7 +66,7 @@ class Plan:
         (None in full mode)."""
         if self.whole:
             return None
-        rng = xp.random.default_rng([self.seed, 13, salt])
+        rng = generator(self.seed, 13, salt)
         v = rng.standard_normal((PROJECTIONS, *x.shape), dtype=xp.float32).astype(x.dtype)
         v /= xp.max(xp.abs(v), axis=-1, keepdims=True)
         return v
@@ -111,7 +111,7 @@ def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
     """The first and last rows and random ones between, :data:`MAX_ROWS` in all."""
     if p.batch <= MAX_ROWS:
         return p, list(range(p.batch))
-    rng = xp.random.default_rng([seed, 19])
+    rng = generator(seed, 19)
     middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
     rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
     labels = None if p.labels is None else p.labels[rows]
@@ -122,7 +122,7 @@ def _coordinates(p: Problem, seed: int) -> object:
     """The rows' largest and smallest logits and target classes, then random ones, as
     many as :data:`COORDINATE_ENTRIES` allows."""
     count = int(min(MAX_COORDINATES, max(MIN_COORDINATES, COORDINATE_ENTRIES // (p.batch * p.dim))))
-    rng = xp.random.default_rng([seed, 11])
+    rng = generator(seed, 11)
     special = xp.stack([xp.argmax(p.x, -1), xp.argmax(p.t, -1), xp.argmin(p.x, -1)], axis=-1).ravel()
     chosen = list(dict.fromkeys(int(j) for j in special))[: max(1, count // 2)]
     for j in rng.permutation(p.dim):

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 
 from smgrad import analytic, errormodel, functions, numdiff, problems
-from smgrad.backend import eps, xp
+from smgrad.backend import eps, quietly, tiny, xp
 from smgrad.impl import Implementation, reference
 
 TARGETS = ("softmax_jacobian", "cross_entropy_grad")
@@ -98,7 +98,7 @@ def steps_for(method: str, dtype) -> list[float]:
     the smallest normal number of the dtype."""
     steps = [10.0**-k for k in range(1, 17)]
     if method == "complex":
-        smallest = -int(math.log10(float(xp.finfo(dtype).tiny))) - 2  # 305 in float64, 35 in float32
+        smallest = -int(math.log10(tiny(dtype))) - 2  # 305 in float64, 35 in float32
         steps += [10.0**-k for k in (20, 30, 50, 100, 150, 200, 250, 300) if k <= smallest]
         steps += [] if smallest >= 300 else [10.0**-smallest]
     return steps
@@ -162,7 +162,7 @@ def sweep(
 
 def _error(f, x, method: str, h: float, exact, size: float) -> float:
     try:
-        with warnings.catch_warnings(), xp.errstate(all="ignore"):
+        with warnings.catch_warnings(), quietly():
             warnings.simplefilter("ignore")
             D = next(numdiff.jacobian_columns(f, x, method, xp.full((1, 1), h), x.shape[-1]))[1]
     except Exception:  # a complex-unsafe function, say: no number at this step

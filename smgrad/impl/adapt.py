@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from smgrad.backend import is_complex, xp
+from smgrad.backend import as_array, is_complex, xp
 from smgrad.errors import UsageError
 from smgrad.impl.load import functions_of, instance, load, spec_of
 from smgrad.impl.protocol import NAMES, Implementation, Recorder, reference
@@ -36,7 +36,7 @@ class _Watch:
             if not xp.array_equal(before, after, equal_nan=True):
                 self.recorder.current.note(self.name, "in place", f"changed its input {label} in place")
         try:
-            result = xp.asarray(out)
+            result = as_array(out)  # the one conversion of what an implementation returns
         except Exception as e:
             raise ImplementationError(f"{self.name} returned {type(out).__name__}, not an array: {e}") from None
         if result.dtype == object or not (xp.issubdtype(result.dtype, xp.number) or result.dtype == bool):
