@@ -1,7 +1,7 @@
 """Errors, tolerances and verdicts.
 
 An entry passes when ``|analytic - numerical| <= atol + rtol * |numerical|``, with
-``atol`` the error bound of the numerical method (:mod:`smgrad.errormodel`) and ``rtol``
+``atol`` the error bound of the numerical method (:mod:`smgrad.bounds`) and ``rtol``
 the rounding of the analytic value, unless the user overrides either. Values are fed
 chunk by chunk, so a Jacobian is never held whole; the comparison keeps the maxima and
 the worst few entries, ranked by how far beyond their allowance they are.
@@ -18,12 +18,13 @@ from smgrad.backend import quietly, xp
 
 @dataclass(frozen=True)
 class Entry:
-    """One compared entry: where, both values, the error and what was allowed."""
+    """One compared entry: where, both values, how far apart (``deviation``) and what was
+    allowed. In JSON the deviation is ``error``, the report's word since version 1."""
 
     index: tuple[int, ...]
     analytic: float
     numerical: float
-    error: float
+    deviation: float
     allowed: float
 
     def to_dict(self) -> dict:
@@ -31,7 +32,7 @@ class Entry:
             "index": list(self.index),
             "analytic": self.analytic,
             "numerical": self.numerical,
-            "error": self.error,
+            "error": self.deviation,
             "allowed": self.allowed,
         }
 
@@ -147,7 +148,7 @@ class Comparison:
                 index=tuple(int(i) for i in index_of(p)),
                 analytic=_real(a.reshape(-1)[p]),
                 numerical=_real(n.reshape(-1)[p]),
-                error=float(err.reshape(-1)[p]),
+                deviation=float(err.reshape(-1)[p]),
                 allowed=float(allowed.reshape(-1)[p]),
             )
             self._worst.append((float(flat[p]), entry))

@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 
-from smgrad import errormodel
+from smgrad import bounds
 from smgrad.backend import ComplexWarning, eps, is_complex, xp
 
 RowFunction = Callable[[object], object]
@@ -136,7 +136,7 @@ def jacobian_columns(f: RowFunction, x, method: str, h, chunk: int) -> Iterator[
         yield cols, directional(f, Coordinates(x, cols), method, h)
 
 
-def complex_step_fault(f: RowFunction, x, scales: errormodel.Scales, probes=None) -> str | None:
+def complex_step_fault(f: RowFunction, x, scales: bounds.Scales, probes=None) -> str | None:
     """Why the complex step cannot be trusted for ``f`` at ``x``, or None if it can.
 
     Complex step is exact only for functions that carry a complex input through
@@ -153,8 +153,8 @@ def complex_step_fault(f: RowFunction, x, scales: errormodel.Scales, probes=None
         probes = {int(xp.argmax(x[0])), n // 2}
     d = Coordinates(x, xp.asarray(sorted(probes)))
     dtype = x.dtype
-    h_complex = errormodel.default_step("complex", scales, dtype, n)
-    h_central = errormodel.default_step("central", scales, dtype, n)
+    h_complex = bounds.default_step("complex", scales, dtype, n)
+    h_central = bounds.default_step("central", scales, dtype, n)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -169,7 +169,7 @@ def complex_step_fault(f: RowFunction, x, scales: errormodel.Scales, probes=None
         dr = directional(f, d, "central", h_central)
     if not xp.all(xp.isfinite(dc)):
         return "gave non-finite values for complex input"
-    allowed = errormodel.bound("complex", h_complex, scales, dtype, n) + errormodel.bound(
+    allowed = bounds.bound("complex", h_complex, scales, dtype, n) + bounds.bound(
         "central", h_central, scales, dtype, n
     )
     # A function whose derivatives are larger than the scales assume (a buggy one, say)

@@ -48,7 +48,7 @@ class CheckResult:
     @property
     def deviation(self) -> float | None:
         """|analytic - numerical| at the worst entry (the one furthest beyond its allowance)."""
-        return self.worst[0].error if self.worst else self.max_abs_error
+        return self.worst[0].deviation if self.worst else self.max_abs_error
 
     @property
     def allowed(self) -> float | None:

@@ -34,7 +34,7 @@ def test_nan_and_inf_fail_and_zero_over_zero_passes():
     assert c.passed
     c.add(np.array([np.nan]), np.array([1.0]), Tolerance(1.0, 1.0), index_of((1,)))
     assert not c.passed
-    assert c.worst[0].error == np.inf
+    assert c.worst[0].deviation == np.inf
     d = Comparison()
     d.add(np.array([np.inf]), np.array([np.inf]), Tolerance(1.0, 0.0), index_of((1,)))
     assert not d.passed

@@ -7,7 +7,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from smgrad import analytic, errormodel, functions, numdiff
+from smgrad import analytic, bounds, functions, numdiff
 from smgrad.checks import Config, run
 from smgrad.impl import reference
 
@@ -66,16 +66,16 @@ def test_complex_step_is_accurate_to_a_few_ulps(seed):
 def test_default_steps_meet_the_issue_targets(seed):
     x = np.random.default_rng(seed).normal(0, 2, size=(4, 10))
     y = functions.softmax(x)
-    scales = errormodel.Scales.of(x, value=y.max(axis=-1, keepdims=True), slope=1.0)
+    scales = bounds.Scales.of(x, value=y.max(axis=-1, keepdims=True), slope=1.0)
     exact = analytic.softmax_jacobian(x)
     for method, target in [("complex", 1e-15), ("central", 1e-9), ("richardson", 1e-11)]:
-        h = errormodel.default_step(method, scales, "float64", 10)
+        h = bounds.default_step(method, scales, "float64", 10)
         columns = [D for _, D in numdiff.jacobian_columns(functions.softmax, x, method, h, 10)]
         numerical = np.moveaxis(np.concatenate(columns, axis=0), 0, -1)
         error = np.abs(numerical - exact).max()
         assert error <= target, method
         # and the error model bounds what was observed
-        assert error <= errormodel.bound(method, h, scales, "float64", 10).min()
+        assert error <= bounds.bound(method, h, scales, "float64", 10).min()
 
 
 def test_actual_step_makes_rounding_of_the_perturbed_logit_harmless():
@@ -128,7 +128,7 @@ def test_complex_unsafe_functions_are_detected(f):
     x = np.random.default_rng(0).normal(0, 2, size=(3, 7))
     np.testing.assert_allclose(f(x), functions.softmax(x), rtol=1e-14)  # correct on reals
     y = functions.softmax(x)
-    scales = errormodel.Scales.of(x, value=y.max(axis=-1, keepdims=True), slope=1.0)
+    scales = bounds.Scales.of(x, value=y.max(axis=-1, keepdims=True), slope=1.0)
     assert numdiff.complex_step_fault(f, x, scales) is not None
     assert numdiff.complex_step_fault(functions.softmax, x, scales) is None
 
@@ -151,5 +151,5 @@ def test_auto_falls_back_and_raises_no_false_alarm(f, dtype):
 def test_the_option_vocabulary_matches_the_numerics():
     from smgrad import config, problems
 
-    assert config.METHODS[1:] == errormodel.METHODS == tuple(numdiff.RULES)
+    assert config.METHODS[1:] == bounds.METHODS == tuple(numdiff.RULES)
     assert set(problems._LOGITS) == set(config.SCENARIOS)

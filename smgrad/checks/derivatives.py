@@ -16,7 +16,7 @@ column is probed, a user's derivatives are also compared with the seed's formula
 
 from __future__ import annotations
 
-from smgrad import analytic, diagnose, errormodel, functions
+from smgrad import analytic, bounds, diagnose, functions
 from smgrad.backend import generator, xp
 from smgrad.checks import measure
 from smgrad.checks.identities import Identities
@@ -75,7 +75,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     method, fallback = measure.choose_method(forward, x, scales, cfg)
     note = "; ".join(filter(None, [basis, fallback, "" if plan.whole else NOTE["columns"]]))
     h = measure.step_for(method, scales, cfg)
-    bound = lambda s: errormodel.bound(method, h, s, cfg.dtype, n)  # noqa: E731
+    bound = lambda s: bounds.bound(method, h, s, cfg.dtype, n)  # noqa: E731
     jac_tol = tolerance(bound(scales)[None], cfg, scales.slope[None])
     vjp_tol = tolerance(bound(phi)[None, :, 0], cfg, phi.slope[None, :, 0])
     versus_reference = plan.whole and not impl.is_reference
@@ -85,12 +85,12 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if block is None:
             whole = xp.asarray(impl.softmax_jacobian(x))
             block = lambda x, rows, cols: whole[..., rows, cols]  # noqa: E731
-        jac_ref_tol = tolerance(errormodel.value_error(scales, cfg.dtype, n)[None], cfg, scales.slope[None])
+        jac_ref_tol = tolerance(bounds.value_bound(scales, cfg.dtype, n)[None], cfg, scales.slope[None])
         identities = Identities(p, cfg) if plan.whole else None
     if want_vjp:
         vjp = xp.asarray(impl.softmax_backward(x, g))
         vjp_ref = analytic.softmax_vjp(x64, g64)
-        vjp_ref_tol = tolerance(errormodel.value_error(phi, cfg.dtype, n)[None, :, 0], cfg, phi.slope[None, :, 0])
+        vjp_ref_tol = tolerance(bounds.value_bound(phi, cfg.dtype, n)[None, :, 0], cfg, phi.slope[None, :, 0])
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
     for cols, D in plan.columns(forward, x, method, h, measure.chunk(p, n, cfg)):  # D[k, b, i] = J[b, i, cols[k]]
         if want_jac:
@@ -147,12 +147,12 @@ def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, y, v, jv, method:
     for k in range(K):
         u = rng.standard_normal(x.shape).astype(x.dtype)
         u_scales = measure.contraction_scales(x, y, u)
-        bound_u = errormodel.bound(method, h, along_scales(u_scales, method), cfg.dtype, n)[:, 0]
+        bound_u = bounds.bound(method, h, along_scales(u_scales, method), cfg.dtype, n)[:, 0]
         analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
         tol = tolerance(bound_u[None], cfg, u_scales.slope[None, :, 0])
         cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
     row_scales = measure.softmax_scales(x, y)
-    bound_row = errormodel.bound(method, h, along_scales(row_scales, method), cfg.dtype, n)[:, 0]
+    bound_row = bounds.bound(method, h, along_scales(row_scales, method), cfg.dtype, n)[:, 0]
     row_tol = tolerance(bound_row[None], cfg, row_scales.slope[None, :, 0])
     for i in plan.cols:
         e = xp.zeros_like(x)
@@ -184,7 +184,7 @@ def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str
     note = "; ".join(filter(None, [basis, fallback, "" if plan.whole else NOTE["coordinates"]]))
     h = measure.step_for(method, scales, cfg)
     weight = measure.row_weight(p, cfg)
-    bound = lambda s: weight * errormodel.bound(method, h, s, cfg.dtype, n)[None, :, 0]  # noqa: E731
+    bound = lambda s: weight * bounds.bound(method, h, s, cfg.dtype, n)[None, :, 0]  # noqa: E731
     unit = weight * scales.slope[None, :, 0]
     grad = xp.asarray(impl.cross_entropy_grad(x, t))
     cmp = Comparison()
@@ -203,7 +203,7 @@ def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str
     if plan.whole and not impl.is_reference:
         expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
         ref = Comparison()
-        atol = tolerance(weight * errormodel.value_error(scales, cfg.dtype, n), cfg, weight * scales.slope)
+        atol = tolerance(weight * bounds.value_bound(scales, cfg.dtype, n), cfg, weight * scales.slope)
         ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
         rows.append(measured("cross_entropy_grad", p, ref, "reference"))
     return diagnosed(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
@@ -229,12 +229,12 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     cmp = Comparison()
     for cols, D in plan.columns(f, x, method, h, measure.chunk(p, n, cfg)):
         exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols) * total[:, :, None], -1, 0)
-        tol = tolerance(weight * errormodel.bound(method, h, scales, cfg.dtype, n)[None], cfg, unit)
+        tol = tolerance(weight * bounds.bound(method, h, scales, cfg.dtype, n)[None], cfg, unit)
         cmp.add(weight * exact, weight * D, tol, column_index(D.shape, p.vector, cols))
     v = plan.directions(x, 2)
     if v is not None:
         exact_hv = analytic.softmax_jvp(x, v) * total[None]
-        along = weight * errormodel.bound(method, h, along_scales(scales, method), cfg.dtype, n)[None]
+        along = weight * bounds.bound(method, h, along_scales(scales, method), cfg.dtype, n)[None]
         where = index_of(exact_hv.shape, p.vector, lambda idx: (idx[1], idx[2]))
         numerical = plan.along(f, x, v, method, h, measure.chunk(p, n, cfg))
         cmp.add(weight * exact_hv, weight * numerical, tolerance(along, cfg, unit), where)

@@ -4,7 +4,7 @@ rule of the seed). They need every column, so they are checked in full mode only
 
 from __future__ import annotations
 
-from smgrad import errormodel, functions, problems
+from smgrad import bounds, functions, problems
 from smgrad.backend import eps, quietly, tiny, xp
 from smgrad.checks.measure import index_of
 from smgrad.compare import Comparison, Tolerance
@@ -26,14 +26,14 @@ class Identities:
         x, t = p.x, p.t
         N, n = x.shape
         self.t, self.y = t, functions.softmax(x)
-        self.r = errormodel.rtol(cfg.dtype, n)
+        self.r = bounds.rtol(cfg.dtype, n)
         # The row sums and J^T u add n terms each, in float64, in whatever order numpy
         # takes (sequential along a strided axis): rounding of up to n * eps relative to
         # the sum of their magnitudes, beyond the rounding of the terms themselves.
         self.r_sum = self.r + n * eps(float)
         # A correct J may be scaled as a whole by 1 + c (its y from a rounded log-sum-exp):
         # J = J^T still holds, but row sums are y_i * c and J^T u is off by c times its terms.
-        self.common = errormodel.common_error(errormodel.size_of(x), cfg.dtype, n)
+        self.common = bounds.common_error(bounds.size_of(x), cfg.dtype, n)
         # Entries of J below the smallest normal number may be flushed to zero or lose
         # digits: an absolute floor per entry, times whatever multiplies that entry.
         self.floor = tiny(x.dtype)

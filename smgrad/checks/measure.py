@@ -4,7 +4,7 @@ in the user's terms."""
 
 from __future__ import annotations
 
-from smgrad import errormodel, numdiff
+from smgrad import bounds, numdiff
 from smgrad.backend import xp
 from smgrad.compare import Tolerance
 from smgrad.config import Config
@@ -14,28 +14,28 @@ from smgrad.problems import Problem
 def tolerance(atol, cfg: Config, unit=None) -> Tolerance:
     """The model's ``atol`` and ``rtol`` unless the user overrides them; ``unit`` (shaped
     like ``atol``) is the size of the largest value the quantity can have, per row."""
-    return Tolerance(atol, errormodel.rtol(cfg.dtype, cfg.dim), unit).overridden(cfg.atol, cfg.rtol)
+    return Tolerance(atol, bounds.rtol(cfg.dtype, cfg.dim), unit).overridden(cfg.atol, cfg.rtol)
 
 
-def softmax_scales(x, y) -> errormodel.Scales:
-    return errormodel.Scales.of(x, value=xp.max(xp.abs(y), axis=-1, keepdims=True), slope=1.0)
+def softmax_scales(x, y) -> bounds.Scales:
+    return bounds.Scales.of(x, value=xp.max(xp.abs(y), axis=-1, keepdims=True), slope=1.0)
 
 
-def contraction_scales(x, y, g) -> errormodel.Scales:
+def contraction_scales(x, y, g) -> bounds.Scales:
     """Scales of ``<g, softmax(x)>``, the function whose gradient is ``J^T g``."""
-    return errormodel.Scales.of(
+    return bounds.Scales.of(
         x, value=xp.sum(xp.abs(g * y), axis=-1, keepdims=True), slope=2 * xp.max(xp.abs(g), axis=-1, keepdims=True)
     )
 
 
-def loss_scales(x, t, losses) -> errormodel.Scales:
-    return errormodel.Scales.of(x, value=xp.abs(losses)[:, None], slope=xp.sum(xp.abs(t), axis=-1, keepdims=True))
+def loss_scales(x, t, losses) -> bounds.Scales:
+    return bounds.Scales.of(x, value=xp.abs(losses)[:, None], slope=xp.sum(xp.abs(t), axis=-1, keepdims=True))
 
 
-def gradient_scales(x, y, t) -> errormodel.Scales:
+def gradient_scales(x, y, t) -> bounds.Scales:
     """Scales of the cross-entropy gradient ``y sum(t) - t`` of each row."""
     total = xp.sum(t, axis=-1, keepdims=True)
-    return errormodel.Scales.of(
+    return bounds.Scales.of(
         x, value=xp.max(xp.abs(y * total - t), axis=-1, keepdims=True), slope=xp.sum(xp.abs(t), axis=-1, keepdims=True)
     )
 
@@ -58,7 +58,7 @@ def choose_method(f, x, scales, cfg: Config) -> tuple[str, str]:
 def step_for(method: str, scales, cfg: Config):
     if cfg.step is not None:
         return xp.full(scales.size.shape, cfg.step)
-    return errormodel.default_step(method, scales, cfg.dtype, cfg.dim)
+    return bounds.default_step(method, scales, cfg.dtype, cfg.dim)
 
 
 def chunk(p: Problem, m: int, cfg: Config) -> int:

@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from smgrad import errormodel, numdiff
+from smgrad import bounds, numdiff
 from smgrad.backend import generator, xp
 from smgrad.problems import Problem
 from smgrad.report import CheckResult
@@ -101,10 +101,10 @@ def plan(p: Problem, mode: str, seed: int) -> tuple[Problem, Plan]:
     return q, Plan("fast", p.batch, tuple(rows), _coordinates(q, seed), seed)
 
 
-def along_scales(scales: errormodel.Scales, method: str) -> errormodel.Scales:
+def along_scales(scales: bounds.Scales, method: str) -> bounds.Scales:
     """Scales for a direction with ``max |v| = 1``: derivatives up to 2^(p+1) times larger."""
-    factor = 2.0 ** (errormodel.RULES[method].order + 1)
-    return errormodel.Scales(value=scales.value, slope=scales.slope * factor, size=scales.size)
+    factor = 2.0 ** (bounds.RULES[method].order + 1)
+    return bounds.Scales(value=scales.value, slope=scales.slope * factor, size=scales.size)
 
 
 def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:

@@ -4,7 +4,7 @@ the derivative checks rely on: they perturb every row at once)."""
 
 from __future__ import annotations
 
-from smgrad import diagnose, errormodel, functions, problems
+from smgrad import bounds, diagnose, functions, problems
 from smgrad.backend import xp
 from smgrad.checks.measure import index_of, loss_scales, row_weight, softmax_scales, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, skipped
@@ -22,13 +22,13 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
     scales = softmax_scales(p.x, expected)
     cmp = Comparison()
-    tol = tolerance(errormodel.value_error(scales, cfg.dtype, cfg.dim), cfg, scales.value)
+    tol = tolerance(bounds.value_bound(scales, cfg.dtype, cfg.dim), cfg, scales.value)
     cmp.add(y, expected, tol, index_of(y.shape, p.vector))
     problems_found = []
     sums = xp.sum(y, axis=-1)
-    slack = errormodel.rtol(cfg.dtype, cfg.dim)
+    slack = bounds.rtol(cfg.dtype, cfg.dim)
     # A correct row may be scaled as a whole by the rounding of its log-sum-exp.
-    common = errormodel.common_error(errormodel.size_of(p.x), cfg.dtype, cfg.dim)[:, 0]
+    common = bounds.common_error(bounds.size_of(p.x), cfg.dtype, cfg.dim)[:, 0]
     if not xp.all(xp.isfinite(y)):
         pass  # counted by the comparison
     elif not xp.all(xp.abs(sums - 1) <= slack + common):
@@ -54,7 +54,7 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     reduction = "none" if p.vector else cfg.reduction
     expected = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), reduction)
     rows = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), "none")
-    noise = errormodel.value_error(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
+    noise = bounds.value_bound(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
     atol = xp.sum(noise) * row_weight(p, cfg)
     cmp = Comparison()
     # The loss's yardstick: its size plus one nat per unit of target mass, per row.
@@ -83,7 +83,7 @@ def row_independence(impl: Implementation, p: problems.Problem, cfg: Config) -> 
         return missing("row_independence", p, "softmax, softmax_backward or cross_entropy_grad")
     changed = x.copy()
     changed[0] = xp.roll(x[0], 1) + 1
-    r = errormodel.rtol(cfg.dtype, p.dim)
+    r = bounds.rtol(cfg.dtype, p.dim)
     cmp, mixing, raised = Comparison(), [], []
     for name, f in calls.items():
         try:

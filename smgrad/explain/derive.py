@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from smgrad import errormodel, functions, numdiff
+from smgrad import bounds, functions, numdiff
 from smgrad.backend import eps, generator, quietly, xp
 
 
@@ -165,7 +165,7 @@ def _allowed(previous, value, s: Sample) -> float:
     """Rounding of two float64 evaluations of sizes like these, with terms up to t/y."""
     size = float(xp.max(xp.abs(previous)) + xp.max(xp.abs(value)))
     terms = float(xp.max(xp.abs(s.t / s.y))) if s.t.size else 0.0
-    return errormodel.kappa(s.x.size) * eps(xp.float64) * (size + terms * float(xp.max(s.y)) + 1.0) * 4
+    return bounds.kappa(s.x.size) * eps(xp.float64) * (size + terms * float(xp.max(s.y)) + 1.0) * 4
 
 
 def evaluate(chains: list[tuple[str, list[Step]]], s: Sample) -> list[Chain]:

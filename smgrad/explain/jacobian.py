@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from smgrad import analytic, errormodel, functions, numdiff, problems
+from smgrad import analytic, bounds, functions, numdiff, problems
 from smgrad.backend import xp
 from smgrad.config import max_scale
 from smgrad.errors import UsageError, opt
@@ -102,15 +102,15 @@ def jacobian_view(
     p = problems.make_problem(scenario, dim, None, xp.dtype(dtype), seed, scale)
     x = p.x
     y = functions.softmax(x)
-    scales = errormodel.Scales.of(x, value=xp.max(y, axis=-1, keepdims=True), slope=1.0)
+    scales = bounds.Scales.of(x, value=xp.max(y, axis=-1, keepdims=True), slope=1.0)
     if method == "auto":
         method = "complex" if numdiff.complex_step_fault(functions.softmax, x, scales) is None else "richardson"
-    h = errormodel.default_step(method, scales, dtype, dim) if step is None else xp.full((1, 1), step)
+    h = bounds.default_step(method, scales, dtype, dim) if step is None else xp.full((1, 1), step)
     columns = [D for _, D in numdiff.jacobian_columns(functions.softmax, x, method, h, dim)]
     numerical = xp.concatenate(columns, axis=0)[:, 0, :].T.astype(float)
     exact = analytic.softmax_jacobian(x[0]).astype(float)
-    bound = float(errormodel.bound(method, h, scales, dtype, dim)[0, 0])
-    rtol = errormodel.rtol(dtype, dim)
+    bound = float(bounds.bound(method, h, scales, dtype, dim)[0, 0])
+    rtol = bounds.rtol(dtype, dim)
     yv = y[0].astype(float)
     symmetric_part = (numerical + numerical.T) / 2
     facts = [

@@ -14,7 +14,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from smgrad import analytic, errormodel, functions, numdiff, problems
+from smgrad import analytic, bounds, functions, numdiff, problems
 from smgrad.backend import eps, quietly, tiny, xp
 from smgrad.impl import Implementation, reference
 
@@ -108,7 +108,7 @@ def theory_step(method: str, dtype) -> float | None:
     """The textbook optimum ``eps^(1/(p+1))`` of a real-step method of order p."""
     if method == "complex":
         return None
-    return eps(dtype) ** (1 / (errormodel.RULES[method].order + 1))
+    return eps(dtype) ** (1 / (bounds.RULES[method].order + 1))
 
 
 def sweep(
@@ -116,7 +116,7 @@ def sweep(
     dim: int = 10,
     seed: int = 0,
     dtype: str = "float64",
-    methods: tuple[str, ...] = errormodel.METHODS,
+    methods: tuple[str, ...] = bounds.METHODS,
     impl: Implementation | None = None,
     scale: float = 2.0,
     scenario: str = "typical",
@@ -130,7 +130,7 @@ def sweep(
     if target == "softmax_jacobian":
         f = impl.softmax or functions.softmax
         exact = analytic.softmax_jacobian(x.astype(float))  # (1, n, n)
-        scales = errormodel.Scales.of(x, value=xp.max(y, axis=-1, keepdims=True), slope=1.0)
+        scales = bounds.Scales.of(x, value=xp.max(y, axis=-1, keepdims=True), slope=1.0)
     else:
         losses = impl.row_losses or reference(reduction).row_losses
 
@@ -138,7 +138,7 @@ def sweep(
             return xp.asarray(losses(X, xp.tile(t, (X.shape[0], 1))))[:, None]
 
         exact = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none")[:, None, :]  # (1, 1, n)
-        scales = errormodel.Scales.of(
+        scales = bounds.Scales.of(
             x, value=xp.abs(functions.cross_entropy(x, t, "none"))[:, None], slope=xp.sum(t, -1, keepdims=True)
         )
     fault = numdiff.complex_step_fault(f, x, scales)
@@ -150,10 +150,10 @@ def sweep(
         results.append(
             MethodSweep(
                 method=method,
-                order=errormodel.RULES[method].order,
+                order=bounds.RULES[method].order,
                 steps=steps_for(method, x.dtype),
                 errors=errors,
-                default_step=float(errormodel.default_step(method, scales, dtype, dim)[0, 0]),
+                default_step=float(bounds.default_step(method, scales, dtype, dim)[0, 0]),
                 theory_step=theory_step(method, x.dtype),
             )
         )

@@ -37,7 +37,7 @@ def markdown(report: Report) -> str:
                 lines += ["", "| index | analytic | numerical | error | allowed |", "|---|---:|---:|---:|---:|"]
                 for e in r.worst:
                     lines.append(
-                        f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.error)} | "
+                        f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.deviation)} | "
                         f"{number(e.allowed)} |"
                     )
     lines += ["", f"{verdict(report)} · `{command_line(report.runs, report.implementation)}`", ""]
@@ -69,7 +69,7 @@ def junit_xml(report: Report) -> str:
             element = ET.SubElement(case, "failure", message=summary, type="GradientMismatch")
             lines = [r.message] if r.message else []
             lines += [
-                f"{e.index}: analytic {e.analytic!r}, numerical {e.numerical!r}, error {e.error:.3g}, "
+                f"{e.index}: analytic {e.analytic!r}, numerical {e.numerical!r}, error {e.deviation:.3g}, "
                 f"allowed {e.allowed:.3g}"
                 for e in r.worst
             ]

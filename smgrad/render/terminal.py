@@ -62,7 +62,7 @@ def entries_table(result: CheckResult) -> Table:
         table.add_column(name, justify="right" if name != "index" else "left", no_wrap=True)
     for e in result.worst:
         index = "(" + ", ".join(str(i) for i in e.index) + ")"
-        table.add_row(index, f"{e.analytic:.10g}", f"{e.numerical:.10g}", number(e.error), number(e.allowed))
+        table.add_row(index, f"{e.analytic:.10g}", f"{e.numerical:.10g}", number(e.deviation), number(e.allowed))
     return table
 
 

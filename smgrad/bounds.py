@@ -119,7 +119,7 @@ def common_error(size, dtype, n: int):
     return 2 * machine_eps(dtype) * (size + math.log(n) + 1)
 
 
-def value_error(scales: Scales, dtype, n: int):
+def value_bound(scales: Scales, dtype, n: int):
     """Bound on the error of one computed value of f against the exact one, per row,
     whatever order its sums are taken in."""
     return noise(scales, dtype, n) + summing(n) * machine_eps(dtype) * scales.slope
