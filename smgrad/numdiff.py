@@ -126,6 +126,13 @@ def chunk_size(N: int, n: int, m: int, itemsize: int, budget: int) -> int:
     return max(1, min(n, min(budget, 8 * 2**20) // per_direction))
 
 
+def jacobian(f: RowFunction, x, method: str, h, chunk: int | None = None):
+    """The whole numerical Jacobian ``(N, m, n)``, ``J[b, i, j] = d f_i(x_b) / d x_b[j]``,
+    for sizes where it fits (the checks stream :func:`jacobian_columns` instead)."""
+    columns = [D for _, D in jacobian_columns(f, x, method, h, chunk or x.shape[-1])]
+    return xp.moveaxis(xp.concatenate(columns, axis=0), 0, -1)
+
+
 def jacobian_columns(f: RowFunction, x, method: str, h, chunk: int) -> Iterator[tuple[object, object]]:
     """Yield ``(cols, D)`` with ``D[k, b, :] = d f(x_b) / d x_b[cols[k]]``, ``chunk``
     columns at a time, so only a few columns are ever held at once.

@@ -9,20 +9,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smgrad.cli import cli
 from smgrad.report import SCHEMA_VERSION, schema
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCHEMA = schema()
 # The schema is a contract: changing it means a new SCHEMA_VERSION and a new digest here.
 PINNED = "4a13c59af4791d6d"
-
-
-def invoke(*args, **kwargs):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
 
 
 def test_schema_command_prints_the_schema_of_this_version():
@@ -318,14 +314,28 @@ def test_progress_bar_on_a_terminal_only_and_on_stderr(monkeypatch):
 
 
 def test_ctrl_c_in_a_long_run_exits_130(tmp_path):
+    """Ctrl-C while smgrad differentiates (mostly its own numerics between the calls of a
+    correct softmax), sent once the run is under way rather than after a guessed sleep."""
     import signal
     import subprocess
     import sys
     import time
 
-    command = [sys.executable, "-m", "smgrad", "check", "--dim", "3000", "--mode", "full"]
+    marker = tmp_path / "called"
+    impl = tmp_path / "impl.py"
+    impl.write_text(
+        "import numpy as np\n"
+        f"def softmax(x):\n    open({str(marker)!r}, 'w').close()\n"
+        "    e = np.exp(x - x.max(-1, keepdims=True))\n    return e / e.sum(-1, keepdims=True)\n"
+        "def softmax_backward(x, g):\n    y = softmax(x)\n    return y * (g - (g * y).sum(-1, keepdims=True))\n"
+    )
+    command = [sys.executable, "-m", "smgrad", "check", "--impl", str(impl), "--dim", "3000", "--mode", "full"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.2)  # on into the numerical Jacobian
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -5,7 +5,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke
 
 from smgrad.checks import CHECKS
 from smgrad.cli import cli
@@ -31,10 +31,6 @@ CHECK_KEYS = {
     "seed",
     "dtype",
 }
-
-
-def invoke(*args, **kwargs):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
 
 
 def test_check_passes_on_the_reference_and_shows_every_check():
@@ -201,13 +197,18 @@ def test_jacobian_command():
     assert invoke("jacobian", "--dim", "13").exit_code == 2
 
 
-def test_jacobian_with_a_bad_step_reports_the_disagreement():
-    # A step of 0.5 makes forward differences far off: the command says so with exit 1
-    # unless the error bound, which grows with the step, still covers it.
-    data = json.loads(invoke("jacobian", "--method", "forward", "--step", "0.5", "--format", "json").stdout)
+def test_jacobian_widens_its_bound_for_a_large_step_and_says_when_it_has_no_power():
+    # A step of 0.5 puts forward differences far off; the bound grows with the step
+    # (truncation M h / 2 = h / 8) and still covers it, so the command passes, honestly.
+    result = invoke("jacobian", "--method", "forward", "--step", "0.5", "--format", "json")
+    data = json.loads(result.stdout)
     worst = data["worst"]["error"]
-    assert worst > 1e-3
-    assert worst <= data["bound"]  # the bound is honest about a bad step
+    assert worst > 1e-3 and worst <= data["bound"] and data["bound"] >= 0.5 / 8
+    assert result.exit_code == 0 and data["passed"] and not data["powerless"]
+    # A step of 100 allows an error larger than any entry of J: no power, exit 1.
+    result = invoke("jacobian", "--method", "forward", "--step", "100", "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["powerless"] and not data["passed"]
 
 
 def test_version_comes_from_package_metadata():

@@ -1,33 +1,13 @@
 """Every example implementation: the correct ones pass everywhere, each buggy one fails
 the right check with the right diagnosis."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import BUGGY, CORRECT, spec
 
 import smgrad
 from smgrad import problems
 from smgrad.impl import load
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-CORRECT = {
-    "numpy_layer.py": {},
-    "loops.py": {},
-    "float32_layer.py": {},
-    "integer_targets.py": {"targets": "index"},
-    "single_sample.py": {"batch": None},
-    "forward_only.py": {},
-    "layer_class.py:SoftmaxCrossEntropy": {},
-    "sequential_sums.py": {},
-    "through_logsumexp.py": {},
-    "jacobian_matmul.py": {},
-}
-
-
-def spec(name: str, folder: str) -> str:
-    return str(EXAMPLES / folder / name)
 
 
 @pytest.mark.parametrize("name", list(CORRECT))
@@ -61,22 +41,6 @@ def test_loops_example_falls_back_from_complex_step():
     numerical = [r for r in report if r.method not in (None, "reference")]
     assert numerical and all(r.method == "richardson" for r in numerical)
     assert all("complex step not usable" in r.message for r in numerical)
-
-
-BUGGY = {
-    "diagonal_only.py": ({"softmax_jacobian", "softmax_backward", "identities"}, "only the diagonal", {}),
-    "offdiag_sign.py": ({"softmax_jacobian", "identities"}, "wrong sign", {}),
-    "sign_flipped.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "wrong sign", {}),
-    "missing_mean.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "missing the mean", {}),
-    "wrong_axis.py": (
-        {"softmax", "softmax_backward", "cross_entropy_grad", "cross_entropy_hessian", "row_independence"},
-        "wrong axis",
-        {},
-    ),
-    "no_max_shift.py": ({"softmax", "softmax_backward"}, "exp overflows", {}),
-    "ignores_nontarget.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "non-target", {"targets": "index"}),
-    "mutates_input.py": ({"softmax"}, "mutation of the input", {}),
-}
 
 
 @pytest.mark.parametrize("name", list(BUGGY))

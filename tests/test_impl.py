@@ -1,33 +1,17 @@
 """Loading and adapting implementations: every way to name one, every way to get it wrong."""
 
-import importlib.util
 import json
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import EXAMPLES, example, invoke
 
 import smgrad
-from smgrad.cli import cli
 from smgrad.errors import UsageError
 from smgrad.testing import assert_correct
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CORRECT = str(EXAMPLES / "correct" / "numpy_layer.py")
-
-
-def example(name: str):
-    """An example file as a module, loaded by path (examples/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / "correct" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+NUMPY_LAYER = str(EXAMPLES / "correct" / "numpy_layer.py")
 
 
 def write(tmp_path, name, text):
@@ -60,7 +44,7 @@ def test_unusable_files_are_usage_errors(tmp_path, text, fragment):
     [
         ("no/such/file.py", "no such file"),
         ("no_such_module_for_smgrad", "no module named 'no_such_module_for_smgrad'"),
-        (f"{CORRECT}:Missing", "has no 'Missing'"),
+        (f"{NUMPY_LAYER}:Missing", "has no 'Missing'"),
         ("", "names no file or module"),
     ],
 )
@@ -109,7 +93,7 @@ def test_library_api_with_objects_of_every_kind():
         layer_class.SoftmaxCrossEntropy(),
         as_dict,
         types.SimpleNamespace(**as_dict),
-        CORRECT,
+        NUMPY_LAYER,
     ]:
         report = smgrad.check(impl, dim=5, batch=2)
         assert report.passed
@@ -119,11 +103,11 @@ def test_library_api_with_objects_of_every_kind():
     with pytest.raises(UsageError, match="defines none"):
         smgrad.check(object())
     with pytest.raises(UsageError, match="dim"):
-        smgrad.check(CORRECT, dim=0)
+        smgrad.check(NUMPY_LAYER, dim=0)
 
 
 def test_assert_correct_passes_and_fails_with_the_table():
-    assert assert_correct(CORRECT, dim=4).passed
+    assert assert_correct(NUMPY_LAYER, dim=4).passed
     with pytest.raises(AssertionError) as failure:
         assert_correct(str(EXAMPLES / "buggy" / "missing_mean.py"), dim=4, scenarios=("typical",))
     message = str(failure.value)

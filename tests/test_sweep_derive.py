@@ -3,24 +3,17 @@
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import EXAMPLES, invoke
 
 import smgrad
-from smgrad.cli import cli
 from smgrad.explain import derive
 from smgrad.explain.sweep import sweep
 from smgrad.impl import as_implementation
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EPS = {"float64": np.finfo(np.float64).eps, "float32": np.finfo(np.float32).eps}
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.mark.parametrize("target", ["softmax_jacobian", "cross_entropy_grad"])
