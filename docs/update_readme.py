@@ -1,7 +1,8 @@
-"""Re-run every command shown in README.md and put its real output back in place.
+"""Re-run every command shown in README.md and the other pages (docs/, benchmarks/,
+examples/) and put its real output back in place.
 
 Every ``$ smgrad ...`` line of a fenced block that starts with one is re-run at 80
-columns and followed by its output. An output that elides part of itself with a line
+columns, from the repository's root, and followed by its output. An output that elides part of itself with a line
 ``...`` keeps the same number of lines before and after the elision.
 
     python docs/update_readme.py [--check]
@@ -13,6 +14,7 @@ the exit code is 1 if there are any (CI runs it so that the README cannot drift)
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shlex
@@ -20,15 +22,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [
+    README,
+    *sorted((ROOT / "docs").glob("*.md")),
+    *(ROOT / folder / "README.md" for folder in ("benchmarks", "examples")),
+]
 BLOCK = re.compile(r"```\n(\$ smgrad [^\n]*)\n(.*?)```", re.S)
+# A JSON report shown abridged: the report of the command in the comment, with only the
+# first derivative check kept and its entries elided.
+ABRIDGED = re.compile(r"<!-- abridged: (smgrad [^\n]*) -->\n```json\n.*?```", re.S)
 
 
 def run(command: str) -> list[str]:
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
     smgrad = Path(sys.executable).with_name("smgrad")  # the console script, as a user runs it
     args = [str(smgrad), *shlex.split(command[len("$ smgrad ") :])]
-    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=README.parent)
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT)
     return [line.rstrip() for line in (done.stdout + done.stderr).rstrip("\n").splitlines()]
 
 
@@ -47,9 +58,17 @@ def refresh(match: re.Match) -> str:
     return "```\n" + "\n".join(out) + "\n```"
 
 
+def abridged(match: re.Match) -> str:
+    report = json.loads("\n".join(run("$ " + match.group(1))))
+    first = next(c for c in report["checks"] if c["method"] not in (None, "reference"))
+    report["checks"] = [{**first, "entries": ["..."]}, "..."]
+    text = json.dumps(report, indent=2).replace('"..."', "...")
+    return f"<!-- abridged: {match.group(1)} -->\n```json\n{text}\n```"
+
+
 def updated(text: str) -> str:
     """``text`` with every shown command's output as the command prints it now."""
-    return BLOCK.sub(refresh, text)
+    return ABRIDGED.sub(abridged, BLOCK.sub(refresh, text))
 
 
 def stale(text: str, name: str = "README.md") -> str:
@@ -64,14 +83,21 @@ def stale(text: str, name: str = "README.md") -> str:
 
 
 def main() -> None:
-    text = README.read_text()
-    if "--check" in sys.argv:
-        diff = stale(text)
-        if diff:
-            sys.stdout.write(diff)
-            print("README.md is stale: run python docs/update_readme.py and commit the result", file=sys.stderr)
-        sys.exit(1 if diff else 0)
-    README.write_text(updated(text))
+    stale_pages = []
+    for page in PAGES:
+        name = str(page.relative_to(ROOT))
+        text = page.read_text()
+        if "--check" in sys.argv:
+            diff = stale(text, name)
+            if diff:
+                sys.stdout.write(diff)
+                stale_pages.append(name)
+        else:
+            page.write_text(updated(text))
+    if stale_pages:
+        pages = ", ".join(stale_pages)
+        print(f"stale: {pages}: run python docs/update_readme.py and commit the result", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

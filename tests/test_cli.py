@@ -217,9 +217,14 @@ def test_version_comes_from_package_metadata():
 
 
 def test_every_command_is_documented_with_an_example():
+    pages = [README, *sorted((README.parent / "docs").glob("*.md"))]
     readme = README.read_text()
     for name, command in cli.commands.items():
-        assert f"smgrad {name}" in readme, f"README does not show 'smgrad {name}'"
+        shown = [p for p in pages if f"smgrad {name}" in p.read_text()]
+        assert shown, f"no page shows 'smgrad {name}'"
+        assert shown[0] == README or f"({shown[0].relative_to(README.parent)})" in readme, (
+            f"README links no page on {name}"
+        )
         assert "Example" in (command.help or ""), f"'smgrad {name} --help' has no example"
 
 

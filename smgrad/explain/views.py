@@ -161,7 +161,7 @@ def print_sweep(console: Console, s, width: int = 34) -> None:
     console.print(summary)
     console.print(
         Text(
-            "The default step minimises the error bound smgrad allows (README, Tolerances), so it sits "
+            "The default step minimises the error bound smgrad allows (docs/error-model.md), so it sits "
             "a little above the best step seen: the bound assumes the worst derivatives and rounding.",
             style="dim",
         )
