@@ -1,4 +1,6 @@
-"""What decides a run: every option of ``smgrad check``, validated.
+"""What decides a run: :class:`Config`, one field per option of the table in
+:mod:`smgrad.options` that decides what is checked (a grid option holds one of its
+values), with the table's defaults, and validated by the table's kinds of value.
 
 A bad value raises :class:`smgrad.errors.UsageError` naming the problem and the fix, so
 the library and the command line reject the same things in the same words.
@@ -6,17 +8,14 @@ the library and the command line reject the same things in the same words.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+import dataclasses
+
+import click
 
 from smgrad.errors import UsageError, opt
+from smgrad.options import BY_NAME, DTYPES, METHODS, MODES, SCENARIOS, TABLE, TARGETS
 
-# The vocabulary of the options, kept here without numpy so that `smgrad --help` is quick.
-DTYPES = ("float64", "float32")
-METHODS = ("auto", "forward", "backward", "central", "richardson", "complex")
-SCENARIOS = ("typical", "peaked", "overflow", "ties")
-TARGETS = ("onehot", "soft", "index")
-MODES = ("auto", "full", "fast")
+__all__ = ["DTYPES", "METHODS", "MODES", "SCENARIOS", "TARGETS", "Config", "max_scale"]
 
 # auto mode checks every entry up to this many derivative entries (B * n^2), and
 # switches to sampled coordinates and random projections beyond it.
@@ -37,58 +36,20 @@ def max_scale(dtype: str) -> float:
     return 1 / EPS[dtype]
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything that decides a run. ``batch=None`` passes one 1-D vector."""
-
-    dim: int = 10
-    batch: int | None = 4
-    seed: int = 0
-    dtype: str = "float64"
-    scale: float = 2.0
-    scenarios: tuple[str, ...] = SCENARIOS
-    method: str = "auto"
-    step: float | None = None
-    rtol: float | None = None
-    atol: float | None = None
-    targets: str = "onehot"
-    label_smoothing: float = 0.0
-    target_sum: float = 1.0
-    reduction: str = "mean"
-    max_memory: int = 2**30
-    impl: str | None = None
-    mode: str = "auto"
-    timeout: float = 60.0
+class _Run:
+    """The methods of :class:`Config` (its fields come from the option table)."""
 
     def __post_init__(self):
-        for name, ok, expected in self._expectations():
-            _require(ok, f"{opt(name)} must be {expected}, not {getattr(self, name)!r}")
-        _require(len(self.scenarios) > 0, f"give at least one of {opt('scenarios')}")
-        for s in self.scenarios:
-            _require(s in SCENARIOS, f"{opt('scenarios')}: unknown scenario {s!r}; choose from {', '.join(SCENARIOS)}")
+        for f in dataclasses.fields(self):
+            option = BY_NAME[f.name]
+            value = getattr(self, f.name)
+            try:
+                parsed = option.parse([value] if option.grid else value)
+            except click.BadParameter as e:
+                raise UsageError(f"{opt(f.name)}: {e.message}") from None
+            # Normalised once, at construction: a grid option's one value, a tuple of scenarios.
+            object.__setattr__(self, f.name, parsed[0] if option.grid else parsed)
         self._consistent()
-
-    def _expectations(self) -> list[tuple[str, bool, str]]:
-        """``(option, holds, what it must be)`` for each value on its own."""
-        return [
-            ("dim", isinstance(self.dim, int) and self.dim >= 1, "a whole number >= 1"),
-            ("batch", self.batch is None or (isinstance(self.batch, int) and self.batch >= 1), "a whole number >= 1"),
-            ("seed", isinstance(self.seed, int) and self.seed >= 0, "a whole number >= 0"),
-            ("dtype", self.dtype in DTYPES, f"one of {', '.join(DTYPES)}"),
-            ("scale", _positive(self.scale), "a finite number > 0"),
-            ("method", self.method in METHODS, f"one of {', '.join(METHODS)}"),
-            ("step", self.step is None or _positive(self.step), "a finite number > 0"),
-            ("rtol", self.rtol is None or (_finite(self.rtol) and self.rtol >= 0), "a finite number >= 0"),
-            ("atol", self.atol is None or (_finite(self.atol) and self.atol >= 0), "a finite number >= 0"),
-            ("targets", self.targets in TARGETS, f"one of {', '.join(TARGETS)}"),
-            ("label_smoothing", _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
-            ("target_sum", _positive(self.target_sum), "a finite number > 0"),
-            ("reduction", self.reduction in ("mean", "sum"), "mean or sum"),
-            ("max_memory", isinstance(self.max_memory, int) and self.max_memory > 0, "a positive number of bytes"),
-            ("impl", self.impl is None or isinstance(self.impl, str), "a SPEC string or None"),
-            ("mode", self.mode in MODES, f"one of {', '.join(MODES)}"),
-            ("timeout", _finite(self.timeout) and self.timeout >= 0, "seconds >= 0 (0: no limit)"),
-        ]
 
     def _consistent(self) -> None:
         """The values together: what the targets can carry, and what a run can afford."""
@@ -125,7 +86,7 @@ class Config:
         return "fast" if (self.batch or 1) * self.dim**2 > FAST_ABOVE else "full"
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["scenarios"] = list(self.scenarios)
         return d
 
@@ -135,9 +96,18 @@ def _require(ok: bool, message: str) -> None:
         raise UsageError(message)
 
 
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def _field(option) -> tuple:
+    default = option.parse(option.default)
+    return option.name, object, dataclasses.field(default=default[0] if option.grid else default)
 
 
-def _positive(v) -> bool:
-    return _finite(v) and v > 0
+Config = dataclasses.make_dataclass(
+    "Config",
+    [_field(o) for o in TABLE if not o.output],
+    bases=(_Run,),
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Everything that decides a run, one field per option (``batch=None`` passes one 1-D vector).",
+    },
+)

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 import click
 
 from smgrad import params
-from smgrad.config import DTYPES, METHODS, MODES, SCENARIOS, TARGETS
 from smgrad.errors import UsageError, opt
 
+# The vocabulary of the options, kept here without numpy so that `smgrad --help` is quick.
+DTYPES = ("float64", "float32")
+METHODS = ("auto", "forward", "backward", "central", "richardson", "complex")
+SCENARIOS = ("typical", "peaked", "overflow", "ties")
+TARGETS = ("onehot", "soft", "index")
+MODES = ("auto", "full", "fast")
 FORMATS = ("table", "json", "markdown")
 
 

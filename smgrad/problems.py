@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 from smgrad.backend import generator, largest, xp
-from smgrad.config import SCENARIOS, TARGETS
+from smgrad.options import SCENARIOS, TARGETS
 
 
 @dataclass(frozen=True)

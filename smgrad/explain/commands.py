@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import click
 
-from smgrad.config import DTYPES, METHODS, SCENARIOS
-from smgrad.options import option
+from smgrad.options import DTYPES, METHODS, SCENARIOS, option
 from smgrad.params import Choice, ChoiceList, Number, Whole
 
 EXIT_OK, EXIT_FAILED = 0, 1
