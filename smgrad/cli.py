@@ -71,16 +71,6 @@ def _fail(message: str, code: int):
     sys.exit(code)
 
 
-def console(file=None, stderr: bool = False):
-    """The one rich console of a command, made inside it (one bound at import would
-    escape click's test runner)."""
-    from rich.console import Console
-
-    if file is not None:
-        return Console(file=file, no_color=True, force_terminal=False, width=100, highlight=False)
-    return Console(highlight=False, soft_wrap=False, stderr=stderr)
-
-
 @click.group(cls=SmgradGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     None, "--version", "-V", package_name="smgrad", prog_name="smgrad", message="%(prog)s %(version)s"
@@ -120,6 +110,7 @@ def check(no_config, **given):
     import signal
 
     from smgrad import api, project, render, reportfile, usercode
+    from smgrad.render.terminal import console
 
     source = click.get_current_context().get_parameter_source
     typed = {k: v for k, v in given.items() if source(k) != click.core.ParameterSource.DEFAULT}
@@ -152,6 +143,8 @@ def check(no_config, **given):
 
 def _with_progress(run, values: dict, wanted: bool):
     """Run, with a progress bar when standard error is a terminal."""
+    from smgrad.render.terminal import console
+
     bar_console = console(stderr=True)
     if not wanted or not bar_console.is_terminal:
         return run(**values)

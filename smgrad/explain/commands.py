@@ -15,8 +15,8 @@ FORMAT = click.option("--format", "fmt", type=Choice(("table", "json")), default
 
 def _show(fmt: str, data, view) -> None:
     """JSON of ``data`` or the terminal ``view(console)``."""
-    from smgrad.cli import console
     from smgrad.explain.views import json_text
+    from smgrad.render.terminal import console
 
     if fmt == "json":
         click.echo(json_text(data.to_dict()))

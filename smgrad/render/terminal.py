@@ -17,6 +17,12 @@ from smgrad.render.words import LABEL, SHOWN, STYLE, number, run_label, verdict
 from smgrad.report import CheckResult, Report
 
 
+def console(stderr: bool = False) -> Console:
+    """The one rich console of a command, made inside it (one bound at import would
+    escape click's test runner); colour only on a terminal, NO_COLOR respected."""
+    return Console(highlight=False, soft_wrap=False, stderr=stderr)
+
+
 def check_table(report: Report) -> Table:
     several = len(report.runs) > 1
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=several)
