@@ -62,12 +62,15 @@ def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
     def handler(signum, frame):
         raise Interrupted(signum)
 
+    global _installed
     previous = {s: signal.signal(s, handler) for s in signals}
     if hasattr(signal, "setitimer") and not _timer_taken():
         previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _overrun)
+        _installed = True
     try:
         yield
     finally:
+        _installed = False
         for s, h in previous.items():
             signal.signal(s, h)
 
@@ -75,10 +78,13 @@ def interrupts(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
 def call(name: str, f: Callable, *args, timeout: float = 0.0):
     """``f(*args)``, or :class:`ImplementationError` naming ``name`` and what went wrong
     for anything it raises but a real interrupt. ``timeout`` seconds (0: none) is
-    enforced with a timer signal in the main thread; elsewhere it cannot be, and is not."""
+    enforced with a timer signal in the main thread; elsewhere it cannot be, and is not.
+    What ``f`` prints goes to standard error. (No context managers here: this wraps
+    every call of the code under test, tens of thousands in a run.)"""
+    stdout, sys.stdout = sys.stdout, sys.stderr
+    timer = _start(timeout)
     try:
-        with _deadline(timeout), contextlib.redirect_stdout(sys.stderr):
-            return f(*args)
+        return f(*args)
     except Interrupted:
         raise
     except _TimedOut:
@@ -87,9 +93,14 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
         raise
     except BaseException as e:
         raise ImplementationError(f"{name} raised {describe(e)}") from e
+    finally:
+        _stop(timer)
+        sys.stdout = stdout
 
 
 _armed = False  # a deadline is running: the timer signal is for the code under test
+_installed = False  # interrupts() has put _overrun on the timer signal for a whole run
+_NO_TIMER, _OURS = object(), object()
 
 
 def _timer_taken() -> bool:
@@ -103,24 +114,30 @@ def _overrun(signum, frame):
         raise _TimedOut
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
+def _start(seconds: float):
+    """Arm the timer for ``seconds``; what :func:`_stop` needs to undo it."""
     global _armed
-    if not seconds or not _main_thread() or not hasattr(signal, "setitimer") or _timer_taken():
-        yield
-        return
-    # Installed once for a whole run by interrupts(); here only when called outside one.
-    installed = signal.getsignal(signal.SIGALRM) is _overrun
-    previous = None if installed else signal.signal(signal.SIGALRM, _overrun)
+    if not seconds or not _main_thread():
+        return _NO_TIMER
+    if _installed:
+        previous = _OURS
+    elif not hasattr(signal, "setitimer") or _timer_taken():
+        return _NO_TIMER
+    else:  # outside a run's interrupts(): the handler goes on for this call only
+        previous = signal.signal(signal.SIGALRM, _overrun)
     _armed = True
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        _armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if not installed:
-            signal.signal(signal.SIGALRM, previous)
+    return previous
+
+
+def _stop(previous) -> None:
+    global _armed
+    if previous is _NO_TIMER:
+        return
+    _armed = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    if previous is not _OURS:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def describe(e: BaseException, own: bool = False) -> str:
