@@ -82,6 +82,7 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
     What ``f`` prints goes to standard error. (No context managers here: this wraps
     every call of the code under test, tens of thousands in a run.)"""
     stdout, sys.stdout = sys.stdout, sys.stderr
+    os_exit, os._exit = os._exit, _no_exit  # os._exit(0) would end the run, passing
     timer = _start(timeout)
     try:
         return f(*args)
@@ -95,7 +96,14 @@ def call(name: str, f: Callable, *args, timeout: float = 0.0):
         raise ImplementationError(f"{name} raised {describe(e)}") from e
     finally:
         _stop(timer)
+        os._exit = os_exit
         sys.stdout = stdout
+
+
+def _no_exit(status=0):
+    """``os._exit`` while code under test runs: an exit smgrad did not ask for fails the
+    call instead of ending the process (with status 0, a run that checked nothing)."""
+    raise SystemExit(f"os._exit({status})")
 
 
 _armed = False  # a deadline is running: the timer signal is for the code under test

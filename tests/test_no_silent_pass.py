@@ -432,3 +432,12 @@ def test_a_timer_the_caller_set_is_left_alone(tmp_path):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_os_exit_in_the_implementation_cannot_end_the_run(tmp_path):
+    impl = write(tmp_path, "exits.py", "def softmax(x):\n    os._exit(0)\n")
+    process = smgrad_process("check", "--impl", impl, "--format", "json", "--scenarios", "typical")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, err
+    (check,) = [c for c in json.loads(out)["checks"] if c["status"] == "error"]
+    assert check["message"] == "softmax raised SystemExit: os._exit(0) (exits.py:4)"
