@@ -97,8 +97,12 @@ def _require(ok: bool, message: str) -> None:
 
 
 def _field(option) -> tuple:
+    """``(name, type, field)`` of an option's one value in a run, typed as the table parses it."""
     default = option.parse(option.default)
-    return option.name, object, dataclasses.field(default=default[0] if option.grid else default)
+    kind = option.type.item_type if option.grid else option.type.value_type
+    if default is None:
+        kind = kind | None
+    return option.name, kind, dataclasses.field(default=default[0] if option.grid else default)
 
 
 Config = dataclasses.make_dataclass(

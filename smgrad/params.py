@@ -26,6 +26,7 @@ class Number(click.ParamType):
     """A finite float, optionally bounded below (``--step 0`` and ``--rtol nan`` are errors)."""
 
     name = "number"
+    value_type = float
 
     def __init__(self, minimum: float = 0.0, open_: bool = False, maximum: float | None = None):
         self.minimum, self.open_, self.maximum = minimum, open_, maximum
@@ -51,6 +52,7 @@ class Batch(click.ParamType):
     """Rows in the batch, a whole number >= 1, or ``none`` for a single 1-D vector."""
 
     name = "B|none"
+    value_type = int | None
 
     def convert(self, value, param, ctx):
         if value is None:
@@ -72,6 +74,7 @@ class Whole(click.ParamType):
     """A whole number with a lower (and optional upper) bound."""
 
     name = "integer"
+    value_type = int
 
     def __init__(self, minimum: int, maximum: int | None = None):
         self.minimum, self.maximum = minimum, maximum
@@ -103,6 +106,7 @@ class Size(click.ParamType):
     """A number of bytes: 268435456, 256MB, 256MiB, 2G."""
 
     name = "size"
+    value_type = int
     UNITS: ClassVar[dict[str, int]] = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
     def convert(self, value, param, ctx):
@@ -144,6 +148,7 @@ class WholeList(click.ParamType):
     """Whole numbers: ``10``, ``2,10,100``, ``0..9`` (inclusive), a list, or a mix."""
 
     name = "list"
+    value_type, item_type = tuple[int, ...], int
 
     def __init__(self, minimum: int):
         self.minimum = minimum
@@ -171,6 +176,7 @@ class ChoiceList(click.ParamType):
     """One or more of a set: comma-separated, a list, or ``all``."""
 
     name = "list"
+    value_type, item_type = tuple[str, ...], str
 
     def __init__(self, allowed: tuple[str, ...], what: str):
         self.allowed, self.what = allowed, what
@@ -192,6 +198,8 @@ class ChoiceList(click.ParamType):
 class Choice(click.Choice):
     """One of a set; a value of another type is refused in the same words as the others."""
 
+    value_type = str
+
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
             self.fail(f"expected one of {', '.join(map(str, self.choices))}, got {_kind(value)}", param, ctx)
@@ -204,6 +212,7 @@ class Exactly(click.ParamType):
 
     def __init__(self, kind: type, words: str, name: str):
         self.kind, self.words, self.name = kind, words, name
+        self.value_type = kind
 
     def convert(self, value, param, ctx):
         if not isinstance(value, self.kind):
