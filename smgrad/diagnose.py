@@ -29,16 +29,36 @@ def _match(values, candidate, dtype) -> bool:
 
 
 def _factor(values, right, batch: int, dtype, dim: int | None = None) -> str | None:
-    """``values = c * right`` for a constant c other than 1: say which c."""
+    """``values = c * right`` for a constant ``c`` other than 1, entry by entry: say which
+    ``c``. Named when it is a known cause (B, 1/B, -1, 2, ...); described as a plain factor
+    only where there are several entries that all fit it (one scalar is a multiple of any
+    other, which says nothing) and it is told apart from 1; otherwise no diagnosis."""
     a, r = xp.asarray(values, dtype=float).ravel(), xp.asarray(right, dtype=float).ravel()
     if not (xp.all(xp.isfinite(a)) and xp.all(xp.isfinite(r))):
         return None
-    rr, ar, aa = float(r @ r), float(a @ r), float(a @ a)
-    if rr == 0 or aa == 0:
+    rr = float(r @ r)
+    if rr == 0 or not xp.any(a):
         return None
-    c = ar / rr
-    if max(aa - c * ar, 0.0) > eps(dtype) * aa or abs(c - 1) < 1e-6:
+    c = float(a @ r) / rr
+    root = math.sqrt(eps(dtype))
+    if abs(c - 1) <= root or not _fits(a, c * r, root, eps(dtype)):
         return None
+    for value, text in _named_factors(batch, dim):
+        if abs(c - value) <= root * max(1.0, abs(c)):
+            return text
+    if xp.count_nonzero(r) < 2:
+        return None
+    return f"off by a constant factor: every entry is {c:.7g} times the right value"
+
+
+def _fits(a, expected, relative: float, floor: float) -> bool:
+    """Every entry of ``a`` is ``expected`` to ``relative`` of itself (and a floor of
+    ``floor`` times the largest, for the entries that round to nothing)."""
+    scale = float(xp.max(xp.abs(expected)))
+    return bool(xp.all(xp.abs(a - expected) <= relative * xp.abs(expected) + 8 * floor * scale))
+
+
+def _named_factors(batch: int, dim: int | None) -> list[tuple[float, str]]:
     named = []
     if batch > 1:  # first: a factor of B is far the likeliest, even when B is 2
         named += [
@@ -54,10 +74,7 @@ def _factor(values, right, batch: int, dtype, dim: int | None = None) -> str | N
     ]
     if dim and dim > 2 and batch == 1:
         named.append((1 / dim, f"divided by n = {dim}: x.shape[0] of one 1-D vector is its number of classes"))
-    for value, text in named:
-        if abs(c - value) <= 1e-6 * max(1.0, abs(c)):
-            return text
-    return f"off by a constant factor: every entry is {c:.6g} times the right value"
+    return named
 
 
 def _first(values, candidates: list[tuple[str, Formula]], dtype) -> str | None:

@@ -44,6 +44,7 @@ class CheckResult:
     dim: int | None = None
     seed: int | None = None
     dtype: str | None = None
+    nonfinite: bool = False  # the implementation's values held inf or nan (not in the JSON)
 
     @property
     def deviation(self) -> float | None:

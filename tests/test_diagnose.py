@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES
 
 from smgrad import analytic, diagnose, functions
 
@@ -84,3 +85,40 @@ def test_right_values_get_no_diagnosis():
 def test_unrelated_values_get_no_diagnosis():
     assert diagnose.jacobian(RNG.standard_normal((4, 6, 6)), X) is None
     assert diagnose.backward(RNG.standard_normal((4, 6)), X, G) is None
+
+
+def test_a_factor_is_said_only_where_every_entry_fits_it():
+    right = analytic.softmax_vjp(X, G)
+    # One entry 0.1 % off in float32 is no constant factor.
+    one_off = right.astype(np.float32)
+    one_off[1, 2] *= 1.001
+    assert diagnose.backward(one_off, X.astype(np.float32), G.astype(np.float32)) is None
+    # A factor is said with the digits that tell it from 1.
+    assert "every entry is 1.000001 times" in diagnose.backward(right * (1 + 1e-6), X, G)
+    # Within rounding of 1, values are right: nothing to say.
+    assert diagnose.backward(right * (1 + 1e-12), X, G) is None
+
+
+def test_a_wrong_scalar_loss_gets_a_cause_only_when_its_factor_names_one():
+    mean = functions.cross_entropy(X, T, "mean")
+    assert diagnose.cross_entropy(mean * 0.708778, X, T, "mean", False) is None
+    assert diagnose.cross_entropy(mean + 0.3, X, T, "mean", False) is None
+    assert "summed over the batch" in diagnose.cross_entropy(mean * 4, X, T, "mean", False)
+
+
+def test_the_overflow_cause_needs_an_overflow(tmp_path):
+    import smgrad
+
+    finite = tmp_path / "finite.py"
+    finite.write_text(
+        "import numpy as np\n"
+        "def softmax(x):\n    e = np.exp(x - x.max(-1, keepdims=True))\n    return e / e.sum(-1, keepdims=True)\n"
+        "def softmax_backward(x, g):\n    y = softmax(x)\n    right = y * (g - (g * y).sum(-1, keepdims=True))\n"
+        "    return right * 1.01 if np.abs(x).max() > 500 else right  # wrong, finitely, at large logits\n"
+    )
+    report = smgrad.check(str(finite))
+    failed = [r for r in report if r.status == "failed"]
+    assert {r.scenario for r in failed} == {"overflow"} and {r.name for r in failed} == {"softmax_backward"}
+    assert all("exp overflows" not in (r.diagnosis or "") for r in failed)
+    shifted = smgrad.check(str(EXAMPLES / "buggy" / "no_max_shift.py"))
+    assert any("exp overflows" in (r.diagnosis or "") for r in shifted if r.status == "failed")

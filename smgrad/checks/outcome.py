@@ -54,6 +54,7 @@ def measured(
         worst=cmp.failing if not cmp.passed else cmp.worst[:1],
         message="; ".join(filter(None, [*found, message])),
         diagnosis=diagnosis if status == "failed" else None,
+        nonfinite=cmp.nonfinite_analytic > 0,
     )
 
 
