@@ -167,3 +167,27 @@ def test_garbage_results_are_errors_not_crashes(returned, fragment):
     report = smgrad.check({"softmax_backward": lambda x, g: returned}, dim=3, batch=2, scenarios=("typical",))
     (result,) = [r for r in report if r.name == "softmax_backward"]
     assert result.status == "error" and fragment in result.message
+
+
+def test_a_float64_result_for_float32_input_is_flagged_alike_for_arrays_and_scalars(tmp_path):
+    upcast = write(
+        tmp_path,
+        "upcast.py",
+        "import numpy as np\n"
+        "def softmax(x):\n    x = x.astype(np.float64)\n    e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "    return e / e.sum(-1, keepdims=True)\n"
+        "def softmax_backward(x, g):\n    y = softmax(x).astype(x.dtype)\n"
+        "    return y * (g - (g * y).sum(-1, keepdims=True))\n"
+        "def cross_entropy(x, t):\n    x = x.astype(np.float64)\n"
+        "    m = x.max(-1, keepdims=True)\n    lse = m[..., 0] + np.log(np.exp(x - m).sum(-1))\n"
+        "    return float(((lse[..., None] - x) * t).sum(-1).mean())\n",
+    )
+    report = smgrad.check(upcast, dtype="float32", dim=5)
+    by_name = {}
+    for r in report:
+        by_name.setdefault(r.name, []).append(r)
+    for name in ("softmax", "cross_entropy"):
+        assert all(r.status == "failed" and "returned float64 for float32 input" in r.message for r in by_name[name])
+    # Its values are right: its derivatives are checked against its own forward, and pass.
+    backward = [r for r in by_name["softmax_backward"] if r.method != "reference"]
+    assert all(r.status == "passed" and "wrong here" not in r.message for r in backward)

@@ -51,7 +51,7 @@ class _Watch:
         if not is_complex(x):
             if is_complex(result) or not xp.issubdtype(result.dtype, xp.floating):
                 raise ImplementationError(f"{self.name} returned {result.dtype} for {x.dtype} input")
-            if shape != () and result.dtype != x.dtype:
+            if result.dtype != x.dtype:  # a scalar loss too: the dtype asked for is the dtype returned
                 self.recorder.current.note(self.name, "dtype", f"returned {result.dtype} for {x.dtype} input (dtype)")
         return result
 
