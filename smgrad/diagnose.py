@@ -114,6 +114,15 @@ def cross_entropy(value, x, t, reduction: str, vector: bool) -> str | None:
     return text
 
 
+def row_loss(values, right, dim: int, dtype) -> str | None:
+    """For the losses of rows called one at a time (a batch of one each), where the
+    batch's loss is right."""
+    text = _factor(values, right, 1, dtype, dim)
+    if text and text.startswith("divided by n"):
+        return f"{text} (a squeeze of a batch of one, then .shape[0])"
+    return text
+
+
 # Candidate Jacobians are formed whole: beyond this many entries, no diagnosis is tried.
 JACOBIAN_ENTRIES = 4 * 10**6
 

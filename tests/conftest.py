@@ -47,6 +47,7 @@ BUGGY = {
     "no_max_shift.py": ({"softmax", "softmax_backward"}, "exp overflows", {}),
     "ignores_nontarget.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "non-target", {"targets": "index"}),
     "mutates_input.py": ({"softmax"}, "mutation of the input", {}),
+    "squeeze_loss.py": ({"cross_entropy"}, "divided by n", {}),
 }
 
 

@@ -118,3 +118,13 @@ def test_sums_taken_in_order_do_not_fool_the_complex_step_probe():
     )
     assert report.passed, [(r.name, r.method, r.message) for r in report if r.status != "passed"]
     assert {r.method for r in report if r.name == "cross_entropy_grad"} == {"complex"}
+
+
+def test_a_loss_wrong_on_a_row_alone_is_blamed_not_the_right_gradient():
+    report = smgrad.check(spec("squeeze_loss.py", "buggy"), dim=10, batch=4)
+    loss = [r for r in report if r.name == "cross_entropy"]
+    assert all(r.status == "failed" and "wrong on a row alone" in r.message for r in loss)
+    gradient = [r for r in report if r.name in ("cross_entropy_grad", "cross_entropy_hessian")]
+    assert gradient and all(r.status == "passed" for r in gradient)
+    numerical = [r for r in gradient if r.name == "cross_entropy_grad" and r.method != "reference"]
+    assert numerical and all("differentiated the reference cross_entropy" in r.message for r in numerical)
