@@ -74,6 +74,8 @@ def _named_factors(batch: int, dim: int | None) -> list[tuple[float, str]]:
     ]
     if dim and dim > 2 and batch == 1:
         named.append((1 / dim, f"divided by n = {dim}: x.shape[0] of one 1-D vector is its number of classes"))
+    if dim and batch > 1 and dim != batch:
+        named.append((batch / dim, f"divided by n = {dim} where the mean divides by B = {batch}"))
     return named
 
 
@@ -121,6 +123,21 @@ def row_loss(values, right, dim: int, dtype) -> str | None:
     if text and text.startswith("divided by n"):
         return f"{text} (a squeeze of a batch of one, then .shape[0])"
     return text
+
+
+def gradient_alone(values, x, t) -> str | None:
+    """For the gradient of one row called alone (a batch of one), where the batch's
+    gradient is right."""
+    n = x.shape[-1]
+    right = analytic_gradient(x, t)
+    if _match(values, right / n, x.dtype) and n > 1:
+        return f"divided by n = {n}, not by the batch size B: right only on a batch of B = n rows"
+    return _factor(values, right, 1, x.dtype)
+
+
+def analytic_gradient(x, t):
+    """``y * sum(t) - t`` per row: the gradient of a batch of one."""
+    return functions.softmax(x) * xp.sum(t, axis=-1, keepdims=True) - t
 
 
 # Candidate Jacobians are formed whole: beyond this many entries, no diagnosis is tried.

@@ -48,6 +48,7 @@ BUGGY = {
     "ignores_nontarget.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "non-target", {"targets": "index"}),
     "mutates_input.py": ({"softmax"}, "mutation of the input", {}),
     "squeeze_loss.py": ({"cross_entropy"}, "divided by n", {}),
+    "grad_over_n.py": ({"cross_entropy_grad", "cross_entropy_hessian"}, "divided by n", {}),
 }
 
 

@@ -128,3 +128,12 @@ def test_a_loss_wrong_on_a_row_alone_is_blamed_not_the_right_gradient():
     assert gradient and all(r.status == "passed" for r in gradient)
     numerical = [r for r in gradient if r.name == "cross_entropy_grad" and r.method != "reference"]
     assert numerical and all("differentiated the reference cross_entropy" in r.message for r in numerical)
+
+
+def test_a_gradient_right_only_at_b_equal_n_is_blamed_at_b_equal_n():
+    report = smgrad.check(spec("grad_over_n.py", "buggy"), dim=10, batch=10, scenarios="typical")
+    failed = {(r.name, r.method) for r in report if r.status == "failed"}
+    assert ("cross_entropy_grad", "reference") in failed  # row 0 alone, against the seed's formula
+    alone = next(r for r in report if r.name == "cross_entropy_grad" and r.status == "failed")
+    assert "wrong on a batch of one" in alone.message and "divided by n = 10" in alone.diagnosis
+    assert {name for name, _ in failed} == {"cross_entropy_grad", "cross_entropy_hessian"}

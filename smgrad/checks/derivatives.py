@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from smgrad import analytic, bounds, diagnose, functions
 from smgrad.backend import generator, xp
-from smgrad.checks import measure
+from smgrad.checks import consistency, measure
 from smgrad.checks.identities import Identities
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, raised, skipped
@@ -206,7 +206,9 @@ def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str
         atol = tolerance(weight * bounds.value_bound(scales, cfg.dtype, n), cfg, weight * scales.slope)
         ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
         rows.append(measured("cross_entropy_grad", p, ref, "reference"))
-    return diagnosed(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
+    rows = diagnosed(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
+    alone = consistency.gradient_alone(impl, p, cfg, scales) if all(r.status == "passed" for r in rows) else None
+    return rows if alone is None else [*rows, alone]
 
 
 def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: Plan) -> CheckResult:

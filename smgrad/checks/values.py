@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from smgrad import bounds, diagnose, functions, problems
 from smgrad.backend import xp
+from smgrad.checks import consistency
 from smgrad.checks.measure import index_of, loss_scales, row_weight, softmax_scales, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, skipped
 from smgrad.compare import Comparison, Tolerance
@@ -63,29 +64,12 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     message = ""
     if xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(atol):
         message = "negative loss for non-negative targets"
-    alone = _rows_alone(impl, p, cfg, rows, noise) if cmp.passed and not message else None
+    alone = consistency.loss_alone(impl, p, cfg, rows, noise) if cmp.passed and not message else None
     if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
         rows_cmp, why, cause = alone
         return measured("cross_entropy", p, rows_cmp, message=why, violated=True, diagnosis=cause)
     result = measured("cross_entropy", p, cmp, message=message, violated=bool(message))
     return diagnosed([result], lambda: diagnose.cross_entropy(loss, p.x, p.t, cfg.reduction, p.vector))[0]
-
-
-def _rows_alone(impl: Implementation, p: problems.Problem, cfg: Config, truth, noise):
-    """The loss of each row called alone (a batch of one), which is what the gradient's
-    numerical derivative is taken of: ``(comparison, message, probable cause)`` if it
-    disagrees with the truth though the batch's loss agrees, else None. A loss that is right only on
-    batches (a squeeze that makes one row a vector) would otherwise blame a right gradient."""
-    if p.vector or impl.row_losses is None:
-        return None
-    alone = xp.asarray(impl.row_losses(p.x, p.t), dtype=float)
-    cmp = Comparison()
-    unit = xp.abs(truth) + xp.sum(xp.abs(p.t.astype(float)), axis=-1)
-    cmp.add(alone.reshape(truth.shape), truth, tolerance(noise, cfg, unit), lambda q: (int(q),))
-    if cmp.passed:
-        return None
-    message = "right on the batch, wrong on a row alone (a batch of one: what its gradient is checked against)"
-    return cmp, message, diagnose.row_loss(alone.reshape(truth.shape), truth, p.dim, p.x.dtype)
 
 
 def row_independence(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
