@@ -17,11 +17,11 @@ from smgrad.impl import Implementation
 from smgrad.report import CheckResult
 
 
-def loss_alone(impl: Implementation, p: problems.Problem, cfg: Config, truth, noise):
+def loss_alone(impl: Implementation, p: problems.Problem, cfg: Config, truth, noise) -> CheckResult | None:
     """The loss of each row called alone (a batch of one), which is what the gradient's
-    numerical derivative is taken of: ``(comparison, message, probable cause)`` if it
-    disagrees with the truth though the batch's loss agrees, else None. A loss that is right only on
-    batches (a squeeze that makes one row a vector) would otherwise blame a right gradient."""
+    numerical derivative is taken of, against the ``truth`` per row: a failed
+    ``cross_entropy`` result where it is wrong, else None. A loss right only on batches (a
+    squeeze that makes one row a vector) would otherwise blame a right gradient."""
     if p.vector or impl.row_losses is None:
         return None
     alone = xp.asarray(impl.row_losses(p.x, p.t), dtype=float)
@@ -31,7 +31,8 @@ def loss_alone(impl: Implementation, p: problems.Problem, cfg: Config, truth, no
     if cmp.passed:
         return None
     message = "right on the batch, wrong on a row alone (a batch of one: what its gradient is checked against)"
-    return cmp, message, diagnose.row_loss(alone.reshape(truth.shape), truth, p.dim, p.x.dtype)
+    why = diagnose.row_loss(alone.reshape(truth.shape), truth, p.dim, p.x.dtype)
+    return measured("cross_entropy", p, cmp, message=message, violated=True, diagnosis=why)
 
 
 def gradient_alone(impl: Implementation, p: problems.Problem, cfg: Config, scales) -> CheckResult | None:

@@ -66,8 +66,7 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
         message = "negative loss for non-negative targets"
     alone = consistency.loss_alone(impl, p, cfg, rows, noise) if cmp.passed and not message else None
     if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
-        rows_cmp, why, cause = alone
-        return measured("cross_entropy", p, rows_cmp, message=why, violated=True, diagnosis=cause)
+        return alone
     result = measured("cross_entropy", p, cmp, message=message, violated=bool(message))
     return diagnosed([result], lambda: diagnose.cross_entropy(loss, p.x, p.t, cfg.reduction, p.vector))[0]
 
