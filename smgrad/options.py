@@ -145,18 +145,17 @@ def option(name: str, *, type: click.ParamType | None = None, default=_SAME, hel
     )
 
 
-def parse(values: dict, where: str = "") -> dict:
-    """``{name: parsed value}`` for the options given (unknown names refused); ``where``
-    names the source in messages (``"pyproject.toml: [tool.smgrad] "``)."""
+def parse(values: dict) -> dict:
+    """``{name: parsed value}`` for the options given as keywords; unknown names refused."""
     out = {}
     for name, value in values.items():
         option = BY_NAME.get(name)
         if option is None:
-            raise UsageError(f"{where}unknown option {name!r}; known: {', '.join(BY_NAME)}")
+            raise UsageError(f"unknown option {name!r}; known: {', '.join(BY_NAME)}")
         try:
             out[name] = option.parse(value)
         except click.BadParameter as e:
-            raise UsageError(f"{where}{opt(name)}: {e.message}") from None
+            raise UsageError(f"{opt(name)}: {e.message}") from None
     return out
 
 
