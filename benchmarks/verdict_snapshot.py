@@ -23,6 +23,7 @@ NEEDS = {
     "integer_targets.py": {"targets": "index"},
     "single_sample.py": {"batch": None},
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
+    "stale_cache.py": {"object": "CachingSoftmax"},
 }
 
 

@@ -42,7 +42,7 @@ def test_check_passes_on_the_reference_and_shows_every_check():
         assert scenario in result.stdout
     assert "PASSED" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last == "PASSED: all 32 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
+    assert last == "PASSED: all 36 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
@@ -52,12 +52,12 @@ def test_json_has_the_documented_shape():
     assert set(data) == {"schema_version", "passed", "summary", "config", "checks"}
     assert data["passed"] is True
     assert data["summary"] == {
-        "passed": 32,
+        "passed": 36,
         "failed": 0,
         "skipped": 0,
         "error": 0,
         "inconclusive": 0,
-        "total": 32,
+        "total": 36,
         "runs": 1,
         "mode": "full",
     }

@@ -137,3 +137,31 @@ def test_a_gradient_right_only_at_b_equal_n_is_blamed_at_b_equal_n():
     alone = next(r for r in report if r.name == "cross_entropy_grad" and r.status == "failed")
     assert "wrong on a batch of one" in alone.message and "divided by n = 10" in alone.diagnosis
     assert {name for name, _ in failed} == {"cross_entropy_grad", "cross_entropy_hessian"}
+
+
+@pytest.mark.parametrize("method", ["auto", "central", "richardson"])
+@pytest.mark.parametrize("dim", [10, 100])
+def test_a_backward_that_reuses_a_cached_forward_is_caught_every_time(method, dim):
+    for seed in range(10):
+        report = smgrad.check(spec("stale_cache.py:CachingSoftmax", "buggy"), dim=dim, seed=seed, method=method)
+        stale = [r for r in report if r.name == "stateless"]
+        assert stale and all(r.status == "failed" and "softmax_backward" in r.message for r in stale)
+        assert all("a value is kept between calls" in r.diagnosis for r in stale)
+        assert not any(r.status == "failed" for r in report if r.name in ("softmax", "cross_entropy"))
+
+
+def test_a_layer_that_checks_the_input_of_its_cache_is_stateless(tmp_path):
+    layer = tmp_path / "keyed.py"
+    layer.write_text(
+        "import numpy as np\n"
+        "class Keyed:\n"
+        "    def __init__(self):\n        self.x = self.y = None\n"
+        "    def softmax(self, x):\n        e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "        self.x, self.y = x.copy(), e / e.sum(-1, keepdims=True)\n        return self.y\n"
+        "    def softmax_backward(self, x, g):\n"
+        "        if self.x is None or self.x.shape != x.shape or not np.array_equal(self.x, x):\n"
+        "            raise RuntimeError('call softmax(x) first')\n"
+        "        return self.y * (g - (g * self.y).sum(-1, keepdims=True))\n"
+    )
+    report = smgrad.check(f"{layer}:Keyed", dim=6)
+    assert all(r.status == "passed" for r in report if r.name == "stateless")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from smgrad import analytic, bounds, diagnose, problems
 from smgrad.backend import xp
-from smgrad.checks.measure import index_of, tolerance
-from smgrad.checks.outcome import measured
-from smgrad.compare import Comparison
+from smgrad.checks.measure import index_of, jacobian_too_large, tolerance
+from smgrad.checks.outcome import measured, missing, skipped
+from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
 from smgrad.impl import Implementation
 from smgrad.report import CheckResult
@@ -56,3 +56,63 @@ def gradient_alone(impl: Implementation, p: problems.Problem, cfg: Config, scale
     why = diagnose.gradient_alone(values, x, t)
     message = "right on the batch, wrong on a batch of one (row 0 alone)"
     return measured("cross_entropy_grad", p, cmp, "reference", message=message, violated=True, diagnosis=why)
+
+
+STALE = "results depend on an earlier call at another input: a value is kept between calls (a cached forward?)"
+
+
+def stateless(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
+    """Results depend only on arguments: each function at an input ``B`` gives the same
+    after every function has run at another input ``A`` as it did fresh. A layer whose
+    backward reuses the output its forward cached "whenever the shapes match" passes
+    every check that happens to call them in a matching order; here the order is set. A
+    layer that needs its forward first passes if it checks the input it is given (and
+    recomputes, or refuses, when it differs)."""
+    t, g = p.t, p.g
+    calls = {
+        "softmax": impl.softmax and (lambda X: impl.softmax(X)),
+        "softmax_jacobian": impl.softmax_jacobian and (lambda X: impl.softmax_jacobian(X)),
+        "softmax_backward": impl.softmax_backward and (lambda X: impl.softmax_backward(X, g)),
+        "cross_entropy": impl.cross_entropy and (lambda X: impl.cross_entropy(X, t)),
+        "cross_entropy_grad": impl.cross_entropy_grad and (lambda X: impl.cross_entropy_grad(X, t)),
+    }
+    if jacobian_too_large(impl, p, cfg):  # the same limit on a whole J as its own check
+        calls["softmax_jacobian"] = None
+    calls = {name: f for name, f in calls.items() if f is not None}
+    if not calls:
+        return missing("stateless", p, "any of the five functions")
+    a, b = p.x, (xp.roll(p.x, 1, axis=-1) * 0.5).astype(p.x.dtype)
+    fresh = _each(calls, b)
+    r = bounds.rtol(cfg.dtype, p.dim)
+    cmp, stale = Comparison(), []
+    for name, f in calls.items():
+        if name not in fresh:
+            continue
+        _each(calls, a)  # every function at A: whatever they keep is now A's
+        try:
+            again = xp.asarray(f(b))
+        except Exception:
+            continue  # a layer may refuse a backward out of order; refusing is not a wrong value
+        before = fresh[name].reshape(again.shape) if fresh[name].size == again.size else None
+        if before is None:
+            stale.append(name)
+            continue
+        scale = float(xp.max(xp.abs(before))) if before.size else 0.0
+        cmp.add(again, before, Tolerance(r * scale, r), index_of(again.shape, p.vector or again.ndim == 0))
+        if not xp.allclose(again, before, rtol=r, atol=r * scale, equal_nan=True):
+            stale.append(name)
+    if not fresh:
+        return skipped("stateless", p, "every function raised")
+    message = f"after the other functions ran at another input, {', '.join(stale)} changed" if stale else ""
+    return measured("stateless", p, cmp, message=message, violated=bool(stale), diagnosis=STALE if stale else None)
+
+
+def _each(calls: dict, x) -> dict:
+    """Every function at ``x``, in protocol order; those that raise are left out."""
+    out = {}
+    for name, f in calls.items():
+        try:
+            out[name] = xp.asarray(f(x))
+        except Exception:
+            continue
+    return out

@@ -40,7 +40,7 @@ def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, 
     if not plan.whole:
         out["identities"] = [skipped("identities", p, "needs the whole Jacobian, probed in full mode only")]
     want_jac, want_vjp = impl.softmax_jacobian is not None, impl.softmax_backward is not None
-    too_large = _jacobian_too_large(impl, p, cfg)
+    too_large = measure.jacobian_too_large(impl, p, cfg)
     if too_large:
         out["softmax_jacobian"] = [skipped("softmax_jacobian", p, too_large)]
         out.setdefault("identities", [skipped("identities", p, too_large)])
@@ -57,15 +57,6 @@ def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, 
             for name in SOFTMAX_ROWS:
                 out.setdefault(name, [raised(name, p, e)])
     return [r for name in SOFTMAX_ROWS for r in out[name]]
-
-
-def _jacobian_too_large(impl: Implementation, p: Problem, cfg: Config) -> str:
-    """Why a user's whole ``(B, n, n)`` Jacobian is not asked for (over half of
-    ``max_memory``), or ``""``."""
-    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
-    if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
-        return ""
-    return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of max_memory"
 
 
 def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac: bool, want_vjp: bool):

@@ -88,3 +88,12 @@ def column_index(shape, vector: bool, cols):
 def coordinate_index(shape, vector: bool, cols):
     """The index ``(b, j)`` of an entry of a block ``D[k, b] = g[b, cols[k]]``."""
     return index_of(shape, vector, lambda idx: (idx[1], int(cols[idx[0]])))
+
+
+def jacobian_too_large(impl, p: Problem, cfg: Config) -> str:
+    """Why a user's whole ``(B, n, n)`` Jacobian is not asked for (over half of
+    ``max_memory``), or ``""``."""
+    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
+    if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
+        return ""
+    return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of max_memory"

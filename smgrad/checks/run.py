@@ -8,6 +8,7 @@ Checks, in the order they are reported:
   ``cross_entropy_hessian``        derivatives against numerical ones (:mod:`.derivatives`),
                                    probed as the mode's plan says (:mod:`.probes`);
 * ``row_independence``             changing one row changes no other (:mod:`.values`);
+* ``stateless``                    results depend only on arguments (:mod:`.consistency`);
 * ``identities``                   the seed's identities on ``J`` (:mod:`.identities`).
 
 Derivatives are compared with the numerical derivative of the implementation's own
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping
 
 from smgrad import diagnose, problems
 from smgrad.backend import xp
-from smgrad.checks import derivatives, probes, values
+from smgrad.checks import consistency, derivatives, probes, values
 from smgrad.checks.outcome import guarded
 from smgrad.config import Config
 from smgrad.impl import Implementation, reference
@@ -40,6 +41,7 @@ CHECKS = (
     "cross_entropy_grad",
     "cross_entropy_hessian",
     "row_independence",
+    "stateless",
     "identities",
 )
 
@@ -161,6 +163,7 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
                 guarded(("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)])
             ),
             *guarded(("row_independence",), p, lambda: [values.row_independence(impl, p, cfg)]),
+            *guarded(("stateless",), p, lambda: [consistency.stateless(impl, p, cfg)]),
         ]
         notes = seen.notes
     return [_with_notes(notes, r) for r in _hessian_follows_gradient(results)]

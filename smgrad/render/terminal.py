@@ -62,6 +62,8 @@ def entries_table(result: CheckResult) -> Table:
         value, expected = ("analytic", "reference")
     elif result.name in FORWARD or result.name == "identities":
         value, expected = ("value", "expected")
+    elif result.name == "stateless":
+        value, expected = ("after others", "fresh")
     else:
         value, expected = ("analytic", "numerical")
     for name in ("index", value, expected, "error", "allowed"):
