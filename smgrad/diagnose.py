@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from smgrad import functions
+from smgrad import analytic, functions
 from smgrad.backend import eps, quietly, xp
 
 Formula = Callable[[], object]
@@ -129,15 +129,10 @@ def gradient_alone(values, x, t) -> str | None:
     """For the gradient of one row called alone (a batch of one), where the batch's
     gradient is right."""
     n = x.shape[-1]
-    right = analytic_gradient(x, t)
+    right = analytic.cross_entropy_grad(x, t, "none")  # a batch of one: mean and sum alike
     if _match(values, right / n, x.dtype) and n > 1:
         return f"divided by n = {n}, not by the batch size B: right only on a batch of B = n rows"
     return _factor(values, right, 1, x.dtype)
-
-
-def analytic_gradient(x, t):
-    """``y * sum(t) - t`` per row: the gradient of a batch of one."""
-    return functions.softmax(x) * xp.sum(t, axis=-1, keepdims=True) - t
 
 
 # Candidate Jacobians are formed whole: beyond this many entries, no diagnosis is tried.
