@@ -40,9 +40,9 @@ class Entry:
 @dataclass(frozen=True)
 class Tolerance:
     """``atol`` per entry (broadcast against the compared values) and a scalar ``rtol``;
-    an override replaces the model's value with the user's. ``unit``, where given, is the
-    size of the largest value the compared quantity can have per row (broadcast like
-    ``atol``): the yardstick of the check's power."""
+    an override replaces the model's value with the user's. ``unit``, where given, is a
+    floor under the yardstick of the check's power (broadcast like ``atol``): the size a
+    value can have in its row, for quantities that can be near zero (a loss)."""
 
     atol: object
     rtol: float
@@ -55,23 +55,14 @@ class Tolerance:
             unit=self.unit,
         )
 
-    def resolves(self) -> float | None:
-        """The smallest error, relative to ``unit``, that fails an entry in the row where
-        the allowance is tightest: 1 or more means no error as large as the quantity
-        itself could fail (a check without power). None without a ``unit``."""
-        if self.unit is None:
-            return None
-        with quietly():
-            ratio = xp.asarray(self.atol, dtype=float) / xp.asarray(self.unit, dtype=float)
-        ratio = xp.where(xp.isnan(ratio), xp.inf, ratio)
-        return float(xp.min(ratio)) + self.rtol
-
 
 class Comparison:
     """Running comparison of analytic against numerical values."""
 
-    def __init__(self, keep: int = 5):
-        self.keep = keep
+    def __init__(self, keep: int = 5, power: bool = True):
+        """``power=False`` for comparisons whose expected values may all be zero (a sum
+        that should vanish, a value that should not move): no ``resolves`` is kept."""
+        self.keep, self.power = keep, power
         self.count = 0
         self.max_abs_error = 0.0
         self.max_rel_error = 0.0
@@ -88,18 +79,17 @@ class Comparison:
     def add(self, analytic, numerical, tol: Tolerance, index_of: Callable[[int], tuple]) -> None:
         """Compare two arrays of one shape; ``index_of`` maps a flat position in them to
         the index reported to the user."""
-        power = tol.resolves()
-        if power is not None:
-            self.resolves = power if self.resolves is None else min(self.resolves, power)
         a = xp.atleast_1d(xp.asarray(analytic))
         if a.size <= self.SLICE:
             return self._add(a, numerical, tol, index_of)
         n = xp.broadcast_to(xp.asarray(numerical), a.shape).reshape(-1)
         atol = xp.broadcast_to(xp.asarray(tol.atol, dtype=float), a.shape).reshape(-1)
+        unit = None if tol.unit is None else xp.broadcast_to(xp.asarray(tol.unit, dtype=float), a.shape).reshape(-1)
         a = a.reshape(-1)
         for start in range(0, a.size, self.SLICE):
             part = slice(start, start + self.SLICE)
-            self._add(a[part], n[part], Tolerance(atol[part], tol.rtol), lambda q, s=start: index_of(q + s))
+            sliced = Tolerance(atol[part], tol.rtol, None if unit is None else unit[part])
+            self._add(a[part], n[part], sliced, lambda q, s=start: index_of(q + s))
         return None
 
     def _add(self, a, numerical, tol: Tolerance, index_of: Callable[[int], tuple]) -> None:
@@ -116,6 +106,8 @@ class Comparison:
             allowed += atol
             ratio = err / allowed
             worst = float(xp.max(ratio))
+            if self.power:
+                self._power(allowed, size, tol.unit)
             scale = xp.maximum(size, atol)
             xp.divide(err, scale, out=scale)
             worst_rel = float(xp.max(scale))
@@ -155,6 +147,21 @@ class Comparison:
         # Ties (a symmetric J's two halves) in index order, so reports repeat on any machine.
         self._worst.sort(key=lambda item: (-item[0], item[1].index))
         del self._worst[self.keep :]
+
+    def _power(self, allowed, size, unit) -> None:
+        """Keep the smallest error, relative to the value it is in, that fails an entry:
+        ``allowed / |value|`` (the value floored at ``unit`` where given). Entries whose
+        value is zero resolve no relative error; where all are, nothing is kept (any
+        value there beyond its allowance fails, but no relative power is measured)."""
+        yardstick = size if unit is None else xp.maximum(size, xp.asarray(unit, dtype=float))
+        allowed, yardstick = xp.broadcast_arrays(allowed, yardstick)
+        nonzero = yardstick > 0
+        if not xp.any(nonzero):
+            return
+        best = float(xp.min(allowed[nonzero] / yardstick[nonzero]))
+        if math.isnan(best):
+            best = math.inf
+        self.resolves = best if self.resolves is None else min(self.resolves, best)
 
     @property
     def passed(self) -> bool:

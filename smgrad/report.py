@@ -13,7 +13,8 @@ from smgrad.config import Config
 
 STATUSES = ("passed", "failed", "skipped", "error", "inconclusive")
 FAILING = ("failed", "error", "inconclusive")  # statuses that keep a run from passing
-SCHEMA_VERSION = 2  # of smgrad/schema.json; a change to the JSON's shape is a new version
+WEAK = 0.1  # a pass whose power (resolves) is worse than this is reported as weak
+SCHEMA_VERSION = 3  # of smgrad/schema.json; a change to the JSON's shape is a new version
 
 
 def schema() -> dict:
@@ -38,6 +39,7 @@ class CheckResult:
     rtol: float | None = None
     step: float | None = None
     resolves: float | None = None
+    precision: str | None = None  # the dtype the numerical derivative was taken in
     worst: list[Entry] = field(default_factory=list)
     message: str = ""
     diagnosis: str | None = None
@@ -45,6 +47,11 @@ class CheckResult:
     seed: int | None = None
     dtype: str | None = None
     nonfinite: bool = False  # the implementation's values held inf or nan (not in the JSON)
+
+    @property
+    def weak(self) -> bool:
+        """Passed, but an error of :data:`WEAK` in every entry could have passed too."""
+        return self.status == "passed" and self.resolves is not None and self.resolves > WEAK
 
     @property
     def deviation(self) -> float | None:
@@ -67,6 +74,8 @@ class CheckResult:
             "rtol": self.rtol,
             "step": self.step,
             "resolves": self.resolves,
+            "weak": self.weak,
+            "precision": self.precision,
             "worst": self.worst[0].to_dict() if self.worst else None,
             "entries": [e.to_dict() for e in self.worst],
             "message": self.message,

@@ -5,7 +5,7 @@ in the user's terms."""
 from __future__ import annotations
 
 from smgrad import bounds, numdiff
-from smgrad.backend import xp
+from smgrad.backend import generator, quietly, xp
 from smgrad.compare import Tolerance
 from smgrad.config import Config
 from smgrad.problems import Problem
@@ -45,6 +45,38 @@ def row_weight(p: Problem, cfg: Config) -> float:
     return 1.0 / p.batch if cfg.reduction == "mean" and not p.vector else 1.0
 
 
+LIFT = 2.0**-30  # a perturbation, relative to the logits, far below float32's resolution
+
+
+def precision(f, x):
+    """The dtype to differentiate the row function ``f`` in at rows ``x``: float64 for a
+    float32 ``x`` when ``f`` computes in float64 given it (so the numerical side is not
+    the bottleneck), else ``x``'s own.
+
+    Computing in float64 is tested, not assumed: given float64 rows, ``f`` must return
+    float64 and follow a perturbation of ``2**-30`` of the logits (which float32 cannot
+    represent) linearly: ``f(x + 2d) - f(x) = 2 (f(x + d) - f(x))`` to 1e-3. A function
+    that rounds its input or an intermediate to float32 gives no change, or steps of
+    float32's spacing that are not linear.
+    """
+    if x.dtype != xp.float32:
+        return x.dtype
+    x64 = x.astype(float)
+    d = LIFT * bounds.size_of(x64) * generator(0, 23).standard_normal(x.shape)
+    try:
+        with quietly():
+            out = xp.asarray(f(xp.concatenate([x64, x64 + d, x64 + 2 * d])))
+    except Exception:  # raising for float64 input: it is differentiated as it was given
+        return x.dtype
+    if out.dtype != xp.float64 or out.shape[0] != 3 * x.shape[0]:
+        return x.dtype
+    f0, f1, f2 = xp.split(out, 3)
+    with quietly():
+        change = float(xp.max(xp.abs(f2 - f0)))
+        curve = float(xp.max(xp.abs(f2 - f0 - 2 * (f1 - f0))))
+    return xp.dtype(float) if 0 < change < xp.inf and curve <= 1e-3 * change else x.dtype
+
+
 def choose_method(f, x, scales, cfg: Config) -> tuple[str, str]:
     """The method to use for ``f``, and a note when ``auto`` had to fall back."""
     if cfg.method != "auto":
@@ -55,10 +87,11 @@ def choose_method(f, x, scales, cfg: Config) -> tuple[str, str]:
     return "richardson", f"complex step not usable: {fault}"
 
 
-def step_for(method: str, scales, cfg: Config):
+def step_for(method: str, scales, cfg: Config, dtype=None):
+    """The step for ``method`` differentiating in ``dtype`` (the run's by default)."""
     if cfg.step is not None:
         return xp.full(scales.size.shape, cfg.step)
-    return bounds.default_step(method, scales, cfg.dtype, cfg.dim)
+    return bounds.default_step(method, scales, dtype or cfg.dtype, cfg.dim)
 
 
 def chunk(p: Problem, m: int, cfg: Config) -> int:

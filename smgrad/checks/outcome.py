@@ -27,6 +27,7 @@ def measured(
     message: str = "",
     violated: bool = False,
     diagnosis: str | None = None,
+    precision: str | None = None,
 ) -> CheckResult:
     """The verdict of ``cmp``: failed if an entry is beyond its allowance (or the check
     found a violation of its own, ``violated``), inconclusive if it passed without the
@@ -51,6 +52,7 @@ def measured(
         rtol=cmp.rtol,
         step=step,
         resolves=cmp.resolves,
+        precision=precision,
         worst=cmp.failing if not cmp.passed else cmp.worst[:1],
         message="; ".join(filter(None, [*found, message])),
         diagnosis=diagnosis if status == "failed" else None,

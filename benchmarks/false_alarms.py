@@ -1,0 +1,86 @@
+"""Zero false alarms, measured: every correct implementation (examples/correct and the
+variants in benchmarks/correct_variants, which round differently) over seeds, dims,
+dtypes, batch shapes and target kinds; prints the runs and every alarm.
+
+    python benchmarks/false_alarms.py [--seeds 10] [--dims 2,3,10,100,300,1000] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import multiprocessing
+import pathlib
+import time
+
+import smgrad
+
+HERE = pathlib.Path(__file__).resolve().parent
+CORRECT = HERE.parent / "examples" / "correct"
+# What each implementation takes, where it is not a batch with dense targets.
+NEEDS = {
+    "integer_targets.py": {"targets": ("index",)},
+    "single_sample.py": {"batch": (None,)},
+    "atleast_2d.py": {"batch": (None, 1, 3, "dim")},
+    "layer_class.py": {"object": "SoftmaxCrossEntropy", "targets": ("onehot", "index")},
+    "float32_layer.py": {"dtypes": ("float32",)},
+}
+TARGETS = ("onehot", "soft", "smoothed", "index")
+SLOW = ("loops.py", "online.py", "atleast_2d.py")  # Python loops over classes or rows
+
+
+def specs() -> list[tuple[str, dict]]:
+    out = []
+    for path in sorted(CORRECT.glob("*.py")) + sorted((HERE / "correct_variants").glob("*.py")):
+        need = NEEDS.get(path.name, {})
+        spec = f"{path}:{need['object']}" if "object" in need else str(path)
+        out.append((spec, need))
+    return out
+
+
+def runs(seeds: int, dims: list[int]):
+    for (spec, need), dtype, dim, seed in itertools.product(specs(), ("float64", "float32"), dims, range(seeds)):
+        if dtype not in need.get("dtypes", (dtype,)) or (dim > 300 and any(s in spec for s in SLOW)):
+            continue
+        for batch in need.get("batch", (1, 3, "dim")):  # a 1-D vector only where written for it
+            batch = dim if batch == "dim" else batch
+            for targets in need.get("targets", ("onehot", "soft", "smoothed")):
+                yield spec, dict(dim=dim, seed=seed, dtype=dtype, batch=batch, **_targets(targets))
+
+
+def _targets(kind: str) -> dict:
+    if kind == "smoothed":
+        return {"targets": "onehot", "label_smoothing": 0.1}
+    return {"targets": kind}
+
+
+def one(job):
+    spec, options = job
+    report = smgrad.check(spec, **options)
+    bad = [f"{r.name}/{r.scenario}/{r.method}/{r.status}" for r in report if r.status in ("failed", "error", "inconclusive")]
+    return spec, options, bad
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--dims", default="2,3,10,100,300,1000")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    dims = [int(d) for d in args.dims.split(",")]
+    t0, total, alarms = time.perf_counter(), collections.Counter(), collections.Counter()
+    with multiprocessing.Pool(args.jobs) as pool:
+        for spec, options, bad in pool.imap_unordered(one, runs(args.seeds, dims), chunksize=4):
+            name = pathlib.Path(spec).name
+            total[name] += 1
+            if bad:
+                alarms[name] += 1
+                print(f"  FALSE ALARM {name} {options}: {bad}", flush=True)
+    for name in sorted(total):
+        print(f"{name:<40} runs {total[name]:>6}  false alarms {alarms[name]}")
+    print(f"all: {sum(total.values())} runs, {sum(alarms.values())} false alarms, {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Per-entry allowances for the softmax Jacobian and backward: each entry is allowed what
+enters that entry, not what its row's largest value could carry.
+
+Every derivative of ``y_i``, of any order and along any logit, is ``y_i`` times a bounded
+function of ``y``; so the rounding of entry ``(i, j)`` of the Jacobian, computed or
+differentiated, scales with ``y_i``. With ``w_ij = y_i (y_j + delta_ij)`` (at least
+``|J_ij|``, and on the diagonal what ``y_i - y_i**2`` loses to cancellation)::
+
+    the user's value             eps   * K * w_ij                          + 2 tiny
+    complex-step derivative      eps_d * (K * w_ij + SHIFT * y_i)          + 4 tiny_d / h
+
+``K = kappa + n + kappa (X + log n + 1)`` in units of eps: rounding in sums over ``n``
+classes (a sum taken in order loses ``n/2`` eps of itself and scales the whole row, twice
+that through a quotient) and the scaling of a whole row by a rounded log-sum-exp (``c_X``
+of :func:`smgrad.bounds.common_error`). ``SHIFT * y_i``: a stabilising shift that takes up
+the imaginary part (the maximum of a complex batch shifts every logit of every row by
+``ih``, a mean shifts by ``ih / n``) leaves ``Im y_i`` as the difference of two terms of
+size ``h y_i``: measured up to 2.2 eps y_i. An implementation that does not do that needs
+no such allowance, and would hide a wrong small entry behind it: :meth:`Jacobian.shifts`
+measures it, along the columns where a shift would take up ``ih``. ``tiny / h``: an imaginary part ``h J_ij`` below the smallest normal number
+loses its digits. ``eps_d`` is the precision differentiated in, ``eps`` the user's
+dtype's: a float32 implementation that accepts float64 is differentiated in float64.
+
+The backward ``J^T g`` sums entries ``(i, j)`` weighted by ``|g_i|``, so its allowance is
+the same with ``w_ij`` summed: ``G_j = y_j (|g_j| + sum_i |g_i| y_i)``, and ``SHIFT``
+times ``sum_i |g_i| y_i``.
+
+Real-step methods: the k-th derivative of ``y_i`` along any logit is at most ``y_i`` for
+k <= 5 (``|sigma^(k)| <= min(sigma, 1 - sigma)``; along another logit ``y_i`` is
+``y_i / (1 - y_j)`` times ``1 - sigma``), so the bound of :mod:`smgrad.bounds` holds entry
+by entry with ``F = y_i`` and ``D = 4 e^{2h} y_i`` (``M D`` at least the derivatives
+within the step). The backward's real-step side stays that of the whole contraction.
+"""
+
+from __future__ import annotations
+
+from smgrad import analytic, bounds, numdiff
+from smgrad.backend import eps, quietly, tiny, xp
+
+SHIFT = 4.0  # eps y_i, where an implementation's shift is seen to take up the imaginary part
+
+
+def multiplier(size, n: int):
+    """``K`` per row ``(N, 1)``, in units of eps, for logits of size ``size`` (N, 1)."""
+    return bounds.kappa(n) + n + bounds.common_error(size, float, n) / eps(float)
+
+
+def weights(y, cols):
+    """``w[k, b, i] = y_bi (y_bj + delta_ij)`` for ``j = cols[k]``: ``(K, N, n)``."""
+    w = y[None] * y[:, cols].T[:, :, None]
+    w[xp.arange(cols.size), :, cols] += y[:, cols].T
+    return w
+
+
+REFERENCE = "reference"  # the seed's formulas in float64: rounded as a float64 value is
+
+
+class Jacobian:
+    """Allowances for the softmax Jacobian of rows ``x`` with values ``y`` (float64, the
+    exact softmax) and its products, for a user's dtype ``dtype``, differentiated with
+    ``method`` and step ``h`` (N, 1) in ``diff_dtype``.
+
+    ``numerical`` says what the user's value is compared with: None for the complex-step
+    derivative, :data:`REFERENCE` for the seed's formulas, else the row bound (N, 1) of
+    a real-step method, which is used as it is."""
+
+    def __init__(self, x, y, dtype, diff_dtype, method: str, h):
+        self.y, self.dtype, self.diff_dtype, self.method = y, dtype, diff_dtype, method
+        size = bounds.size_of(x)
+        self.K = multiplier(size, x.shape[-1])  # (N, 1)
+        self.h = xp.asarray(h, dtype=float)
+        self.shift = SHIFT
+        self.real = None
+        if method != "complex":  # per (b, i): the same for every column j
+            slope = 4 * xp.exp(2 * self.h) * y
+            entries = bounds.Scales(value=y, slope=slope, size=size)
+            self.real = bounds.bound(method, self.h, entries, diff_dtype, x.shape[-1])
+
+    def shifts(self, forward, xd) -> float:
+        """Measure, and keep, the allowance for a shift that takes up the imaginary part
+        (module docstring): the complex-step derivative of ``forward`` at ``xd`` along the
+        batch's largest logit's column, the first and row 0's largest, against the seed's
+        formulas. Beyond ``K w``, errors of under eps y_i / 4 mean no such shift: none is
+        allowed. Otherwise (the forward itself is wrong, say) :data:`SHIFT` stays."""
+        x = xd.real.astype(float)
+        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % x.shape[-1], 0, int(xp.argmax(x[0]))]))
+        try:
+            with quietly():
+                D = numdiff.directional(forward, numdiff.Coordinates(xd, cols), "complex", self.h)
+        except Exception:  # not complex-safe after all: the method's own check says so
+            return self.shift
+        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
+        e = eps(self.diff_dtype)
+        with quietly():
+            excess = (xp.abs(D - exact) - e * self.K * weights(self.y, cols)) / (e * self.y[None])
+        if xp.all(xp.isfinite(D)) and not float(xp.nanmax(xp.where(self.y[None] > 0, excess, 0))) > 0.25:
+            self.shift = 0.0
+        return self.shift
+
+    def _side(self, weight, shifted, mass, K, h, numerical):
+        """The user's rounding plus the other side's, for summed weights ``weight``."""
+        out = eps(self.dtype) * K * weight + 2 * tiny(self.dtype) * mass
+        if numerical is REFERENCE:
+            return out + eps(float) * K * weight + 2 * tiny(float) * mass
+        if numerical is not None:
+            return out + numerical
+        if self.real is not None:
+            return out + self.real
+        d = self.diff_dtype
+        rounding = eps(d) * (K * weight + self.shift * shifted) + 4 * tiny(d) / h * mass
+        with quietly():  # the Taylor remainder, as for a real step (a step of 1e300 has no power)
+            truncation = bounds.RULES["complex"].truncation * xp.exp(2 * h) * h**2 * shifted
+            truncation = xp.where(xp.isnan(truncation), xp.inf, truncation)
+        return out + rounding + truncation
+
+    def columns(self, cols, numerical=None):
+        """Allowance ``(K, N, n)`` of ``J[b, i, cols[k]]`` at ``[k, b, i]`` (a real-step
+        method's entries are its own: ``numerical`` is for the reference only)."""
+        return self._side(weights(self.y, cols), self.y[None], 1.0, self.K, self.h, numerical)
+
+    def backward(self, g, cols, numerical=None):
+        """Allowance ``(K, N)`` of ``(J^T g)[b, cols[k]]`` for cotangents ``g`` (N, n)
+        (a real-step ``numerical`` row bound is that of the whole contraction)."""
+        g = xp.abs(g.astype(float))
+        weighted = xp.sum(g * self.y, axis=-1)  # (N,)
+        G = (self.y[:, cols] * (g[:, cols] + weighted[:, None])).T  # (K, N)
+        if numerical is not None and numerical is not REFERENCE:
+            numerical = numerical[:, 0][None]
+        mass = xp.sum(g, axis=-1)[None]
+        return self._side(G, weighted[None], mass, self.K[:, 0][None], self.h[:, 0][None], numerical)
