@@ -58,7 +58,8 @@ def _targets(kind: str) -> dict:
 def one(job):
     spec, options = job
     report = smgrad.check(spec, **options)
-    bad = [f"{r.name}/{r.scenario}/{r.method}/{r.status}" for r in report if r.status in ("failed", "error", "inconclusive")]
+    failing = ("failed", "error", "inconclusive")
+    bad = [f"{r.name}/{r.scenario}/{r.method}/{r.status}" for r in report if r.status in failing]
     return spec, options, bad
 
 

@@ -17,7 +17,8 @@ the imaginary part (the maximum of a complex batch shifts every logit of every r
 ``ih``, a mean shifts by ``ih / n``) leaves ``Im y_i`` as the difference of two terms of
 size ``h y_i``: measured up to 2.2 eps y_i. An implementation that does not do that needs
 no such allowance, and would hide a wrong small entry behind it: :meth:`Jacobian.shifts`
-measures it, along the columns where a shift would take up ``ih``. ``tiny / h``: an imaginary part ``h J_ij`` below the smallest normal number
+measures it, along the columns where a shift would take up ``ih``.
+``tiny / h``: an imaginary part ``h J_ij`` below the smallest normal number
 loses its digits. ``eps_d`` is the precision differentiated in, ``eps`` the user's
 dtype's: a float32 implementation that accepts float64 is differentiated in float64.
 
@@ -128,3 +129,16 @@ class Jacobian:
             numerical = numerical[:, 0][None]
         mass = xp.sum(g, axis=-1)[None]
         return self._side(G, weighted[None], mass, self.K[:, 0][None], self.h[:, 0][None], numerical)
+
+    def along(self, v):
+        """The user's rounding in ``(J v)[k, b, i]`` for directions ``v`` (K, N, n):
+        ``sum_j w_ij |v_kj|`` in units of ``eps K`` (the numerical side is the caller's)."""
+        a = xp.abs(v.astype(float))
+        w = self.y[None] * (xp.sum(self.y[None] * a, axis=-1, keepdims=True) + a)
+        return eps(self.dtype) * self.K[None] * w
+
+    def backward_along(self, u, v):
+        """The user's rounding in ``<J^T u, v_k>`` per row ``(K, N)``: ``sum_j G_j |v_kj|``."""
+        u = xp.abs(u.astype(float))
+        G = self.y * (u + xp.sum(u * self.y, axis=-1, keepdims=True))  # (N, n)
+        return eps(self.dtype) * self.K[:, 0][None] * xp.sum(G[None] * xp.abs(v.astype(float)), axis=-1)

@@ -7,7 +7,7 @@ BLOCK = 7
 
 
 def _stats(x):
-    m = np.full(x.shape[:-1] + (1,), -np.inf, dtype=x.dtype)
+    m = np.full((*x.shape[:-1], 1), -np.inf, dtype=x.dtype)
     s = np.zeros_like(m)
     for start in range(0, x.shape[-1], BLOCK):
         block = x[..., start : start + BLOCK]

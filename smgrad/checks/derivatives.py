@@ -103,26 +103,29 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_vjp:
             numerical = xp.sum(g[None] * D, axis=-1)
             where = coordinate_index(numerical.shape, p.vector, cols)
-            vjp_cmp.add(vjp[:, cols].T, numerical, tolerance(allow.backward(g, cols, bound(phi) if real else None), cfg), where)
+            vjp_tol = tolerance(allow.backward(g, cols, bound(phi) if real else None), cfg)
+            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, where)
             if seen is not None:  # J[b, i, cols[k]] as the backward gives it for g = e_i
                 S = xp.moveaxis(seen[:, :, cols], -1, 0)
                 vjp_cmp.add(S, D, jac_tol, where_j)
             if versus_reference:
-                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg), where)
+                ref_vjp_tol = tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg)
+                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, ref_vjp_tol, where)
                 if seen is not None:
                     vjp_ref_cmp.add(S, R, ref_tol, where_j)
     v = plan.directions(xd, 0)
     if v is not None:  # J v along random directions, each costing one evaluation
         jv = plan.along(forward, xd, v, method, h, measure.chunk(p, n, cfg))
-        along_tol = tolerance(bound(along_scales(scales, method))[None], cfg, scales.slope[None])
+        along_atol = bound(along_scales(scales, method))[None] + allow.along(v)
         if want_jac:
             user_j = impl.softmax_jacobian_block is None
             exact = xp.einsum("bij,kbj->kbi", whole, v) if user_j else analytic.softmax_jvp(x, v)
             where = index_of(jv.shape, p.vector, lambda idx: (idx[1], idx[2]))  # (b, i) of J v
             for k in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
+                along_tol = tolerance(along_atol[k : k + 1], cfg, scales.slope[None])
                 jac_cmp.add(exact[k : k + 1], jv[k : k + 1], along_tol, lambda q, k=k: where(q + k * x.size))
         if want_vjp:
-            _backward_along(impl, p, cfg, plan, y, v, jv, method, h, diff, vjp_cmp)
+            _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
     step, out = float(xp.max(h)), {}
     note = "; ".join(filter(None, [basis, fallback, _precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]]))
     if want_jac:
@@ -170,10 +173,10 @@ def _backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
     return seen, ""
 
 
-def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, y, v, jv, method: str, h, diff, cmp: Comparison) -> None:
+def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, allow, v, jv, method: str, h, diff, cmp) -> None:
     """``<J^T u, v> = <u, J v>`` for random ``u``, and for one-hot ``u`` at the sampled
     coordinates (the rows of J that the backward sees), projected on the directions."""
-    x, n, K = p.x, p.dim, v.shape[0]
+    x, n, K, y = p.x, p.dim, v.shape[0], allow.y
     rng = generator(cfg.seed, 17)
     row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
     for k in range(K):
@@ -181,16 +184,16 @@ def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, y, v, jv, method:
         u_scales = measure.contraction_scales(x, y, u)
         bound_u = bounds.bound(method, h, along_scales(u_scales, method), diff, n)[:, 0]
         analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
-        tol = tolerance(bound_u[None], cfg, u_scales.slope[None, :, 0])
+        tol = tolerance(bound_u[None] + allow.backward_along(u, v[k : k + 1]), cfg, u_scales.slope[None, :, 0])
         cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
     row_scales = measure.softmax_scales(x, y)
     bound_row = bounds.bound(method, h, along_scales(row_scales, method), diff, n)[:, 0]
-    row_tol = tolerance(bound_row[None], cfg, row_scales.slope[None, :, 0])
     for i in plan.cols:
         e = xp.zeros_like(x)
         e[:, i] = 1
         row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
         where = lambda q, i=int(i): (i,) if p.vector else (q % p.batch, i)  # noqa: E731
+        row_tol = tolerance(bound_row[None] + allow.along(v)[:, :, i], cfg, row_scales.slope[None, :, 0])
         cmp.add(xp.einsum("bj,kbj->kb", row, v), jv[:, :, i], row_tol, where)
 
 

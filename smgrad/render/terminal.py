@@ -13,7 +13,7 @@ from rich.text import Text
 
 from smgrad.config import FAST_ABOVE
 from smgrad.options import command_line, shown_values
-from smgrad.render.words import LABEL, SHOWN, STYLE, number, run_label, verdict
+from smgrad.render.words import LABEL, SHOWN, STYLE, number, resolves, result_label, run_label, verdict
 from smgrad.report import CheckResult, Report
 
 
@@ -25,13 +25,14 @@ def console(stderr: bool = False) -> Console:
 
 def check_table(report: Report) -> Table:
     several = len(report.runs) > 1
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=several)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=several, padding=(0, 0, 0, 1))
     columns = [
         ("check", "left"),
         ("scenario", "left"),
         ("method", "left"),
         ("error", "right"),
         ("allowed", "right"),
+        ("resolves", "right"),
         ("result", "left"),
     ]
     if several:
@@ -45,7 +46,8 @@ def check_table(report: Report) -> Table:
             r.method or "-",
             number(r.deviation),
             number(r.allowed),
-            Text(LABEL[r.status], style=STYLE[r.status]),
+            resolves(r),
+            result_label(r),
         ]
         table.add_row(*([run_label(r)] if several else []), *cells)
     return table

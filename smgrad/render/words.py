@@ -3,6 +3,8 @@ summary, and which run a row belongs to."""
 
 from __future__ import annotations
 
+from rich.text import Text
+
 from smgrad.report import CheckResult, Report
 
 STYLE = {
@@ -14,6 +16,20 @@ STYLE = {
 }
 LABEL = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip", "inconclusive": "NO POWER"}
 SHOWN = ("failed", "error", "inconclusive")  # statuses explained below the table
+
+
+def result_label(r: CheckResult) -> Text:
+    """``ok``, ``weak`` (a pass without 10 % power in an entry), ``FAIL``, ..."""
+    if r.weak:
+        return Text("weak", style="yellow")
+    return Text(LABEL[r.status], style=STYLE[r.status])
+
+
+def resolves(r: CheckResult) -> str:
+    """The check's power: the smallest relative error in one entry it flags."""
+    if r.resolves is None:
+        return "-"
+    return ">=1" if r.resolves >= 1 else number(r.resolves, 1)
 
 
 def number(v: float | None, digits: int = 2) -> str:
@@ -38,6 +54,9 @@ def verdict(report: Report) -> str:
         counts = f"{', '.join(bad)} of {s['total']} checks"
     if s["skipped"]:
         counts += f" ({s['skipped']} skipped)"
+    weak = sum(r.weak for r in report)
+    if report.passed and weak:
+        counts += f", {weak} weak (could not flag 10 % in an entry)"
     word = "PASSED" if report.passed else "FAILED" if s["failed"] or s["error"] else "NOT VERIFIED"
     return f"{word}: {counts}"
 
