@@ -6,6 +6,7 @@ call raised, exited with or hung in (:mod:`smgrad.usercode`)."""
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 
 from smgrad.backend import as_array, is_complex, xp
@@ -110,12 +111,14 @@ def adapt(
 
 def as_implementation(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0) -> Implementation:
     """Anything that names or holds the protocol functions, as an :class:`Implementation`:
-    a SPEC string, a module, a class, an instance, a namespace, a mapping, or an
+    a SPEC string or path, a module, a class, an instance, a namespace, a mapping, or an
     :class:`Implementation` already. None is the reference."""
     if impl is None:
         return reference(reduction)
     if isinstance(impl, Implementation):
         return impl
+    if isinstance(impl, os.PathLike):
+        impl = os.fspath(impl)
     if isinstance(impl, str):
         return adapt(load(impl, timeout), impl, vector, targets, reduction, timeout)
     name = spec_of(impl)
