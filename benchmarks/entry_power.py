@@ -44,7 +44,8 @@ def main() -> None:
         for error in (float(e) for e in args.errors.split(",")):
             t0, missed = time.perf_counter(), {name: 0 for name in CHECKED}
             for seed in range(args.seeds):
-                report = smgrad.check(one_entry.OneEntry(error), dim=dim, dtype=args.dtype, seed=seed, scenarios="typical")
+                wrong = one_entry.OneEntry(error)
+                report = smgrad.check(wrong, dim=dim, dtype=args.dtype, seed=seed, scenarios="typical")
                 for r in rows(report):
                     missed[r.name] += r.status != "failed"
             seconds = (time.perf_counter() - t0) / args.seeds

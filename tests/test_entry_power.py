@@ -9,9 +9,9 @@ import importlib.util
 import json
 
 import pytest
+from conftest import EXAMPLES, ROOT, invoke
 
 import smgrad
-from conftest import EXAMPLES, ROOT, invoke
 
 spec = importlib.util.spec_from_file_location("one_entry", EXAMPLES / "buggy" / "one_entry.py")
 one_entry = importlib.util.module_from_spec(spec)
