@@ -80,21 +80,26 @@ class Jacobian:
     def shifts(self, forward, xd) -> float:
         """Measure, and keep, the allowance for a shift that takes up the imaginary part
         (module docstring): the complex-step derivative of ``forward`` at ``xd`` along the
-        batch's largest logit's column, the first and row 0's largest, against the seed's
-        formulas. Beyond ``K w``, errors of under eps y_i / 4 mean no such shift: none is
-        allowed. Otherwise (the forward itself is wrong, say) :data:`SHIFT` stays."""
+        batch's largest logit's column, the first, row 0's largest and smallest and the
+        middle one, in one call, against the seed's
+        formulas. Within twice ``K w`` everywhere (a lost small entry, even one rounded to
+        exactly 0, is beyond it) means no such shift: none is allowed. Otherwise (the
+        forward itself is wrong, say) :data:`SHIFT` stays."""
         x = xd.real.astype(float)
-        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % x.shape[-1], 0, int(xp.argmax(x[0]))]))
+        # With a small entry's column in the same call: a maximum taken over the whole stack
+        # shifts it by the ih of the copy that perturbs the largest logit.
+        n = x.shape[-1]
+        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmax(x[0])), int(xp.argmin(x[0])), n // 2]))
         try:
             with quietly():
                 D = numdiff.directional(forward, numdiff.Coordinates(xd, cols), "complex", self.h)
         except Exception:  # not complex-safe after all: the method's own check says so
             return self.shift
         exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
-        e = eps(self.diff_dtype)
+        e, floor = eps(self.diff_dtype), 4 * tiny(self.diff_dtype) / self.h[None]
         with quietly():
-            excess = (xp.abs(D - exact) - e * self.K * weights(self.y, cols)) / (e * self.y[None])
-        if xp.all(xp.isfinite(D)) and not float(xp.nanmax(xp.where(self.y[None] > 0, excess, 0))) > 0.25:
+            beyond = xp.abs(D - exact) > 2 * (e * self.K * weights(self.y, cols) + floor)
+        if xp.all(xp.isfinite(D)) and not xp.any(beyond):
             self.shift = 0.0
         return self.shift
 
