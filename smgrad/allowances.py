@@ -81,9 +81,9 @@ class Jacobian:
         """Measure, and keep, the allowance for a shift that takes up the imaginary part
         (module docstring): the complex-step derivative of ``forward`` at ``xd`` along the
         batch's largest logit's column, the first, row 0's largest and smallest and the
-        middle one, in one call, against the seed's
-        formulas. Within twice ``K w`` everywhere (a lost small entry, even one rounded to
-        exactly 0, is beyond it) means no such shift: none is allowed. Otherwise (the
+        middle one, in one call, against the seed's formulas. Errors within ``K w`` plus
+        the lesser of ``K w`` and ``eps y_i / 4`` (a lost small entry, even one rounded to
+        exactly 0, is beyond it) mean no such shift: none is allowed. Otherwise (the
         forward itself is wrong, say) :data:`SHIFT` stays."""
         x = xd.real.astype(float)
         # With a small entry's column in the same call: a maximum taken over the whole stack
@@ -98,7 +98,9 @@ class Jacobian:
         exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
         e, floor = eps(self.diff_dtype), 4 * tiny(self.diff_dtype) / self.h[None]
         with quietly():
-            beyond = xp.abs(D - exact) > 2 * (e * self.K * weights(self.y, cols) + floor)
+            allowed = e * self.K * weights(self.y, cols)
+            # Beyond K w by as much again (a lost small entry), or by a quarter of eps y_i.
+            beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 4)
         if xp.all(xp.isfinite(D)) and not xp.any(beyond):
             self.shift = 0.0
         return self.shift
