@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from smgrad import checks, options, usercode
+from smgrad import checks, coverage, options, usercode
 from smgrad.config import Config
 from smgrad.errors import UsageError
-from smgrad.impl import as_implementation, spec_of
+from smgrad.impl import both_shapes, spec_of
 from smgrad.report import Report
 
 
@@ -36,8 +36,15 @@ def check(impl=None, progress=None, **values) -> Report:
         given["impl"] = impl
     configs = [Config(**run) for run in options.runs(options.with_defaults(given))]
     first = configs[0]
+    target = impl if impl is not None else first.impl
     with usercode.interrupts():
-        implementation = as_implementation(
-            impl if impl is not None else first.impl, first.batch is None, first.targets, first.reduction, first.timeout
-        )
-        return checks.run_all(configs, implementation, progress)
+        implementation, other = both_shapes(target, first.batch is None, first.targets, first.reduction, first.timeout)
+        vectors = []  # the 1-D adaptation, made only if a case asks for it
+
+        def vector():
+            vectors.append(other())
+            return vectors[-1]
+
+        cases, covered = coverage.cases(configs, given, vector, implementation)
+        vector_impl = vectors[0] if vectors else None
+        return checks.run_all(configs, implementation, progress, cases, vector_impl, tuple(covered))

@@ -73,7 +73,9 @@ def _named_factors(batch: int, dim: int | None) -> list[tuple[float, str]]:
         (1 / math.log(2), "off by 1/ln 2: log base 2 where the natural log is meant"),
     ]
     if dim and dim > 2 and batch == 1:
-        named.append((1 / dim, f"divided by n = {dim}: x.shape[0] of one 1-D vector is its number of classes"))
+        named.append(
+            (1 / dim, f"divided by n = {dim}, the number of classes, where the mean over one sample divides by 1")
+        )
     if dim and batch > 1 and dim != batch:
         named.append((batch / dim, f"divided by n = {dim} where the mean divides by B = {batch}"))
     return named

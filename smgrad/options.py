@@ -207,10 +207,12 @@ def _written(value) -> str:
     return str(value)
 
 
-def command_line(runs: list, implementation: str = "reference") -> str:
+def command_line(runs: list, implementation: str = "reference", covered: bool = False) -> str:
     """The ``smgrad check`` command that repeats ``runs`` (configs of one report): the
     numbers of the run, and every other option that is not at its default. An
-    implementation given as an object that no SPEC names is said to be one."""
+    implementation given as an object that no SPEC names is said to be one. A run that
+    ``covered`` more batch shapes than its own is repeated without ``--batch``, which
+    would narrow it."""
     first, defaults = runs[0], with_defaults({})
     words = ["smgrad", "check"]
     for o in TABLE:
@@ -219,7 +221,7 @@ def command_line(runs: list, implementation: str = "reference") -> str:
         value = getattr(first, o.name)
         if o.grid:
             words += [o.cli_flag, shown_values(runs, o.name)]
-        elif o.name in ALWAYS or value != defaults[o.name]:
+        elif (o.name in ALWAYS and not (covered and o.name == "batch")) or value != defaults[o.name]:
             words += [o.cli_flag, _written(value)]
     line = shlex.join(words)
     if first.impl is None and implementation != "reference":

@@ -46,7 +46,14 @@ class CheckResult:
     dim: int | None = None
     seed: int | None = None
     dtype: str | None = None
+    covers: str | None = None  # a default run's extra case (B=1, 1-D, soft, ...): typical scenario
     nonfinite: bool = False  # the implementation's values held inf or nan (not in the JSON)
+
+    @property
+    def case(self) -> str:
+        """The scenario as shown: a default run's extra case (``B=1``, ``1-D``, ``soft``)
+        in place of its ``typical``."""
+        return self.covers or self.scenario
 
     @property
     def weak(self) -> bool:
@@ -83,6 +90,7 @@ class CheckResult:
             "dim": self.dim,
             "seed": self.seed,
             "dtype": self.dtype,
+            "covers": self.covers,
         }
 
 
@@ -96,6 +104,7 @@ class Report:
     runs: list[Config] = field(default_factory=list)
     config_file: str | None = None  # the pyproject.toml whose [tool.smgrad] was applied
     hints: tuple[str, ...] = ()  # what the results as a whole suggest to try
+    covered: tuple[str, ...] = ()  # what a default run covered beyond its batch and targets, or not
 
     def __post_init__(self):
         self.runs = self.runs or [self.config]
@@ -108,16 +117,12 @@ class Report:
         and fail beside a failed numerical comparison of the same check in the same
         scenario and run: they say nothing new, and a report may say them in a line."""
         failed = {
-            (r.name, r.scenario, r.dim, r.seed, r.dtype)
-            for r in self
-            if r.status == "failed" and r.method != "reference"
+            (r.name, r.case, r.dim, r.seed, r.dtype) for r in self if r.status == "failed" and r.method != "reference"
         }
         return {
             i
             for i, r in enumerate(self)
-            if r.method == "reference"
-            and r.status in FAILING
-            and (r.name, r.scenario, r.dim, r.seed, r.dtype) in failed
+            if r.method == "reference" and r.status in FAILING and (r.name, r.case, r.dim, r.seed, r.dtype) in failed
         }
 
     @property

@@ -32,6 +32,7 @@ CHECK_KEYS = {
     "dim",
     "seed",
     "dtype",
+    "covers",
 }
 
 
@@ -44,11 +45,14 @@ def test_check_passes_on_the_reference_and_shows_every_check():
         assert scenario in result.stdout
     assert "PASSED" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last == "PASSED: all 36 checks · smgrad check --dim 10 --batch 4 --seed 0 --dtype float64"
+    # The default run also covers B = 1, B = n, a 1-D vector and soft and smoothed targets
+    # (row independence is skipped on one row); repeating it must not narrow it.
+    assert "also covered (typical scenario): B = 1, B = n, a 1-D vector, soft targets" in result.stdout
+    assert last == "PASSED: 79 of 81 checks (2 skipped) · smgrad check --dim 10 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
-    result = invoke("check", "--dim", "6", "--format", "json")
+    result = invoke("check", "--dim", "6", "--batch", "4", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert set(data) == {"schema_version", "passed", "summary", "config", "checks"}
@@ -72,7 +76,7 @@ def test_json_has_the_documented_shape():
 
 
 def test_impossible_tolerances_force_a_failure_with_the_worst_entries():
-    result = invoke("check", "--dim", "5", "--atol", "0", "--rtol", "0", "--format", "json")
+    result = invoke("check", "--dim", "5", "--batch", "4", "--atol", "0", "--rtol", "0", "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["passed"] is False

@@ -56,7 +56,7 @@ def test_auto_mode_switches_at_the_threshold_and_says_so():
 
 
 def test_identities_are_left_to_full_mode():
-    report = smgrad.check(dim=50, mode="fast", scenarios=("typical",))
+    report = smgrad.check(dim=50, batch=4, mode="fast", scenarios=("typical",))
     (identities,) = [r for r in report if r.name == "identities"]
     assert identities.status == "skipped" and "full mode" in identities.message
 

@@ -66,8 +66,8 @@ def test_a_module_by_dotted_name_and_an_object_inside_it(tmp_path, monkeypatch):
     )
     monkeypatch.chdir(tmp_path)
     assert invoke("check", "--impl", "mynet.layers", "--quiet").exit_code == 0
-    assert invoke("check", "--impl", "mynet.ns:ops", "--quiet").stdout.startswith("PASSED: 12 of 36")
-    assert invoke("check", "--impl", "mynet.ns:table", "--quiet").stdout.startswith("PASSED: 16 of 36")
+    assert invoke("check", "--impl", "mynet.ns:ops", "--batch", "4", "--quiet").stdout.startswith("PASSED: 12 of 36")
+    assert invoke("check", "--impl", "mynet.ns:table", "--batch", "4", "--quiet").stdout.startswith("PASSED: 16 of 36")
 
 
 def test_noise_from_the_implementation_does_not_corrupt_json(tmp_path):
@@ -154,7 +154,7 @@ def test_the_dtype_asked_for_is_the_dtype_passed_and_returned():
         e = np.exp(x.astype(np.float64) - x.max())
         return e / e.sum(-1, keepdims=True)
 
-    report = smgrad.check({"softmax": upcasting}, dtype="float32", scenarios=("typical",))
+    report = smgrad.check({"softmax": upcasting}, dtype="float32", batch=4, scenarios=("typical",))
     (result,) = [r for r in report if r.name == "softmax"]
     assert result.status == "failed" and "returned float64 for float32 input" in result.message
 

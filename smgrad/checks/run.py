@@ -97,10 +97,19 @@ def _hints(results: list[CheckResult], config: Config) -> tuple[str, ...]:
     return ()
 
 
-def run_all(configs: list[Config], impl: Implementation | None = None, progress: Callable | None = None) -> Report:
-    """One combined report of several runs (dims x seeds x dtypes), in run order.
-    ``progress(done, total)`` is called after each scenario of each run."""
-    total = sum(len(c.scenarios) for c in configs)
+def run_all(
+    configs: list[Config],
+    impl: Implementation | None = None,
+    progress: Callable | None = None,
+    cases: list = (),
+    vector: Implementation | None = None,
+    covered: tuple[str, ...] = (),
+) -> Report:
+    """One combined report of several runs (dims x seeds x dtypes), in run order, then
+    the extra ``cases`` of a default run (:mod:`smgrad.coverage`), whose results carry
+    their case's name; a 1-D case runs on ``vector``. ``progress(done, total)`` is
+    called after each scenario of each run."""
+    total = sum(len(c.scenarios) for c in configs) + sum(len(case.config.scenarios) for case in cases)
     done = 0
 
     def step():
@@ -113,7 +122,10 @@ def run_all(configs: list[Config], impl: Implementation | None = None, progress:
     first = reports[0]
     hints = tuple(dict.fromkeys(h for report in reports for h in report.hints))
     results = [r for report in reports for r in report]
-    return Report(first.config, results, first.implementation, list(configs), hints=hints)
+    for case in cases:
+        extra = run(case.config, vector if case.config.batch is None else impl, step)
+        results += [dataclasses.replace(r, covers=case.covers) for r in extra]
+    return Report(first.config, results, first.implementation, list(configs), hints=hints, covered=covered)
 
 
 def _overflow_only(results: list[CheckResult]) -> set[int]:

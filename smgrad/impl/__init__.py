@@ -2,7 +2,7 @@
 as an :class:`Implementation` and watching their calls (:mod:`.adapt`), and the protocol
 the checks speak to (:mod:`.protocol`)."""
 
-from smgrad.impl.adapt import adapt, as_implementation
+from smgrad.impl.adapt import adapt, as_implementation, both_shapes
 from smgrad.impl.load import load, spec_of
 from smgrad.impl.protocol import NAMES, Implementation, Observations, reference
 from smgrad.usercode import ImplementationError, describe
@@ -14,6 +14,7 @@ __all__ = [
     "Observations",
     "adapt",
     "as_implementation",
+    "both_shapes",
     "describe",
     "load",
     "reference",

@@ -62,16 +62,25 @@ def _what(out) -> str:
 
 
 def adapt(
-    found: dict[str, Callable], name: str, vector: bool, targets: str, reduction: str, timeout: float = 0.0
+    found: dict[str, Callable],
+    name: str,
+    vector: bool,
+    targets: str,
+    reduction: str,
+    timeout: float = 0.0,
+    like: Implementation | None = None,
 ) -> Implementation:
     """The user's functions as an :class:`Implementation` on rows.
 
     ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
     ``targets="index"``: the loss functions take integer class ids, not dense targets.
-    ``timeout``: seconds one call may take (0: no limit).
+    ``timeout``: seconds one call may take (0: no limit). ``like``: an adaptation of the
+    same functions whose watchers (what was noted, a function that hung) this one shares.
     """
-    recorder = Recorder()
-    watch = {k: _Watch(k, f, recorder, timeout) for k, f in found.items()}
+    recorder = like.recorder if like is not None else Recorder()
+    if not recorder.watches:
+        recorder.watches = {k: _Watch(k, f, recorder, timeout) for k, f in found.items()}
+    watch = recorder.watches
 
     def target(T):
         return xp.argmax(T, axis=-1) if targets == "index" else T
@@ -107,6 +116,17 @@ def adapt(
         unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
         impl["row_gradients"] = lambda X, T: impl["cross_entropy_grad"](X, T) * unmean(X)
     return Implementation(name=name, recorder=recorder, **impl)
+
+
+def both_shapes(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0):
+    """``(implementation, other)``: :func:`as_implementation` of ``impl``, and a callable
+    giving it adapted to the other shape (1-D if ``vector`` is False), sharing its
+    watchers, or None where it cannot be (an :class:`Implementation` given is both)."""
+    first = as_implementation(impl, vector, targets, reduction, timeout)
+    if impl is None or isinstance(impl, Implementation):
+        return first, lambda: first
+    found = {name: w.f for name, w in first.recorder.watches.items()}
+    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, like=first)
 
 
 def as_implementation(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0) -> Implementation:

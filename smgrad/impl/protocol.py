@@ -36,6 +36,7 @@ class Recorder:
 
     def __init__(self):
         self.current = Observations()
+        self.watches: dict = {}  # the watched functions, shared by adaptations to other shapes
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ def markdown(report: Report) -> str:
     for r in report:
         run = f"| {run_label(r)} " if several else ""
         lines.append(
-            f"{run}| {r.name} | {r.scenario} | {r.method or '-'} | {number(r.deviation)} | {number(r.allowed)} | "
+            f"{run}| {r.name} | {r.case} | {r.method or '-'} | {number(r.deviation)} | {number(r.allowed)} | "
             f"{LABEL[r.status]} |"
         )
     for r in report:
         if r.status in SHOWN:
-            lines += ["", f"**{r.name} / {r.scenario}** ({r.method or '-'}): {r.message or LABEL[r.status]}"]
+            lines += ["", f"**{r.name} / {r.case}** ({r.method or '-'}): {r.message or LABEL[r.status]}"]
             if r.diagnosis:
                 lines += ["", f"Probable cause: {r.diagnosis}"]
             if r.worst and r.status == "failed":
@@ -40,7 +40,7 @@ def markdown(report: Report) -> str:
                         f"| {tuple(e.index)} | {e.analytic:.10g} | {e.numerical:.10g} | {number(e.deviation)} | "
                         f"{number(e.allowed)} |"
                     )
-    lines += ["", f"{verdict(report)} · `{command_line(report.runs, report.implementation)}`", ""]
+    lines += ["", f"{verdict(report)} · `{command_line(report.runs, report.implementation, bool(report.covered))}`", ""]
     return "\n".join(lines)
 
 
@@ -61,7 +61,7 @@ def junit_xml(report: Report) -> str:
     for r in report:
         method = f" [{r.method}]" if r.method else ""
         run = f" {run_label(r)}" if len(report.runs) > 1 else ""
-        case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.scenario}{method}{run}")
+        case = ET.SubElement(suite, "testcase", classname=f"smgrad.{r.name}", name=f"{r.case}{method}{run}")
         if r.status == "failed":
             summary = f"error {number(r.deviation)} > allowed {number(r.allowed)}"
             if r.diagnosis:

@@ -4,6 +4,7 @@ run; in colour on a terminal, plain for a file or an assertion message."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from rich import box
@@ -39,16 +40,30 @@ def check_table(report: Report) -> Table:
         columns.insert(0, ("run", "left"))
     for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)
+    shown: set = set()
     for r in report:
-        cells = [
-            r.name,
-            r.scenario,
-            r.method or "-",
-            number(r.deviation),
-            number(r.allowed),
-            resolves(r),
-            result_label(r),
-        ]
+        if r.covers and r.status in ("passed", "skipped") and not r.weak:
+            # An extra case of a default run: its plain passes in one row.
+            case = (r.covers, r.dim, r.seed, r.dtype)
+            if case in shown:
+                continue
+            shown.add(case)
+            quiet = [q for q in report if (q.covers, q.dim, q.seed, q.dtype) == case]
+            passes = [q for q in quiet if q.status == "passed" and not q.weak]
+            collapsed = len(passes) + sum(q.status == "skipped" for q in quiet)
+            label = "all checks" if collapsed == len(quiet) else f"{len(passes)} other checks"
+            power = min((q.resolves for q in passes if q.resolves is not None), default=None)
+            cells = [label, r.covers, "-", "-", "-", resolves(dataclasses.replace(r, resolves=power)), result_label(r)]
+        else:
+            cells = [
+                r.name,
+                r.case,
+                r.method or "-",
+                number(r.deviation),
+                number(r.allowed),
+                resolves(r),
+                result_label(r),
+            ]
         table.add_row(*([run_label(r)] if several else []), *cells)
     return table
 
@@ -117,6 +132,7 @@ def report_renderables(report: Report) -> list:
     if c.resolved_mode == "fast":
         why = f" (auto: B·n² above {FAST_ABOVE:.0e})".replace("e+0", "e") if c.mode == "auto" else ""
         notes.append(f"fast mode{why}: sampled columns and random projections, not every entry")
+    notes += report.covered
     parts: list = [
         Heading(heading, notes),
         check_table(report),
@@ -131,7 +147,7 @@ def report_renderables(report: Report) -> list:
             notes.setdefault(r.message, []).append(r)
     for message, rows in notes.items():
         names = ", ".join(dict.fromkeys(r.name for r in rows))
-        scenarios = ", ".join(dict.fromkeys(r.scenario for r in rows))
+        scenarios = ", ".join(dict.fromkeys(r.case for r in rows))
         parts.append(Text(f"note: {message} ({names}; {scenarios})", style="dim"))
     parts += [Text(f"hint: {hint}", style="bold") for hint in report.hints]
     rtols = sorted({r.rtol for r in report if r.method is not None and r.rtol is not None})
@@ -143,7 +159,7 @@ def report_renderables(report: Report) -> list:
 def _failure(r: CheckResult, also: bool, several: bool = False) -> list:
     """What a failed or errored row shows below the table. A comparison with the seed's
     formula that fails beside a failed numerical one is summarised in one line."""
-    where = f"{r.name} / {r.scenario}" + (f" / {run_label(r)}" if several else "")
+    where = f"{r.name} / {r.case}" + (f" / {run_label(r)}" if several else "")
     if also:
         return [
             Text(
@@ -166,7 +182,7 @@ def _failure(r: CheckResult, also: bool, several: bool = False) -> list:
 def last_line(report: Report) -> Text:
     """The verdict and the command that reproduces the run, on one line."""
     line = Text(verdict(report), style="bold green" if report.passed else "bold red")
-    line.append(" · " + command_line(report.runs, report.implementation), style="default")
+    line.append(" · " + command_line(report.runs, report.implementation, bool(report.covered)), style="default")
     return line
 
 

@@ -73,7 +73,7 @@ def headline(report: Report) -> str:
     parts = []
     for name, rows in groups.items():
         status = next((s for s in SHOWN if any(r.status == s for r in rows)), rows[0].status)
-        scenarios = len({(r.scenario, r.dim, r.seed, r.dtype) for r in rows})
+        scenarios = len({(r.case, r.dim, r.seed, r.dtype) for r in rows})
         text = f"{name} {words[status]} in {scenarios} scenario{'s' * (scenarios > 1)}"
         why = next((r.diagnosis for r in rows if r.diagnosis), None)
         first = next((r.message for r in rows if r.status == "error" and r.message), None)

@@ -1,0 +1,102 @@
+"""What a default run covers beyond its own batch and targets.
+
+Bugs hide where one batch of one-hot targets never goes: at B = 1 (a squeeze, then a
+division by what is now n), at B = n (a missing ``keepdims`` broadcasts the wrong way), in
+a 1-D vector (``dot(s, s.T)`` of a 1-D ``s`` is a number), with soft or smoothed targets
+(a gradient built from ``argmax(t)``). Unless the user narrowed the run (``batch``,
+``targets``, ``label_smoothing`` or ``target_sum`` given), each run is joined by those
+cases, each in the typical scenario: B = 1; B = n where n^3 stays in full mode; a 1-D
+vector where the implementation takes one as one sample (its forwards give for a 1-D
+``x`` what they give for a batch of that one row: an implementation written for batches,
+which divides by ``x.shape[0]``, does not, and is not checked on vectors; its softmax's
+derivatives are not compared, a wrong 1-D path there being what the case is for); soft targets
+and label smoothing 0.1 where the targets are dense.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smgrad import problems
+from smgrad.backend import quietly, xp
+from smgrad.config import FAST_ABOVE, Config
+from smgrad.impl import Implementation
+
+NARROWING = ("batch", "targets", "label_smoothing", "target_sum")
+SMOOTHING = 0.1
+
+
+@dataclass(frozen=True)
+class Case:
+    """One extra run and the short name its results carry (``B=1``, ``1-D``, ...)."""
+
+    config: Config
+    covers: str
+
+
+def cases(configs: list[Config], given, vector: Callable[[], Implementation | None], batch: Implementation):
+    """``(cases, notes)``: the extra runs of ``configs`` and the header's lines on what
+    was covered. ``vector()`` gives the implementation as a 1-D one, on first need."""
+    if any(name in given for name in NARROWING):
+        return [], []
+    out, covered, missed = [], {}, {}
+    vector_ok: str | bool | None = False  # False: not asked yet; None: accepted; str: why not
+    for c in configs:
+        if c.batch is None:
+            continue
+        typical = dataclasses.replace(c, scenarios=("typical",))
+        shapes = [(1, "B=1")] if c.batch != 1 else []
+        if c.dim not in (1, c.batch) and c.dim**3 <= FAST_ABOVE:
+            shapes.append((c.dim, f"B={c.dim}"))
+        for size, name in shapes:
+            out.append(Case(dataclasses.replace(typical, batch=size), name))
+            covered["B = 1" if size == 1 else "B = n"] = True
+        if vector_ok is False:
+            vector_ok = takes_vectors(vector(), batch, c)
+        if vector_ok is None:
+            out.append(Case(dataclasses.replace(typical, batch=None), "1-D"))
+            covered["a 1-D vector"] = True
+        else:
+            missed["a 1-D vector"] = vector_ok
+        if c.targets == "onehot":
+            out.append(Case(dataclasses.replace(typical, targets="soft"), "soft"))
+            out.append(Case(dataclasses.replace(typical, label_smoothing=SMOOTHING), "smooth"))
+            covered["soft targets"] = covered[f"label smoothing {SMOOTHING}"] = True
+    notes = []
+    if covered:
+        notes.append(f"also covered (typical scenario): {', '.join(covered)}; --batch or --targets narrows this")
+    notes += [f"not covered: {what}: {why}" for what, why in missed.items()]
+    return out, notes
+
+
+def takes_vectors(vector: Implementation | None, batch: Implementation, c: Config) -> str | None:
+    """None if the implementation takes a 1-D ``x`` as one sample: its softmax, loss and
+    loss gradient give for it what they give for a batch of that one row (to 1e-4; a
+    reduction over ``x.shape[0]`` differs by n); else why not. The softmax's derivatives
+    are not asked: a wrong 1-D path there is what the case is for."""
+    if vector is None or vector is batch:
+        return None if vector is not None else "the implementation cannot be called on one"
+    p = problems.make_problem("typical", c.dim, 1, xp.dtype(c.dtype), c.seed, c.scale, c.targets)
+    pairs = [
+        ("softmax", lambda f: f(p.x)),
+        ("cross_entropy", lambda f: f(p.x, p.t)),
+        ("cross_entropy_grad", lambda f: f(p.x, p.t)),
+    ]
+    for name, call in pairs:
+        one, rows = getattr(vector, name), getattr(batch, name)
+        if one is None or rows is None:
+            continue
+        try:
+            with quietly():
+                a, b = xp.asarray(call(one), dtype=float), xp.asarray(call(rows), dtype=float)
+                same = a.size == b.size and bool(xp.allclose(a.reshape(b.shape), b, rtol=1e-4, atol=0))
+        except Exception as e:
+            return f"its {name} of a 1-D x raised {type(e).__name__} (written for batches; --batch none checks it)"
+        if not same:
+            return (
+                f"its {name} of a 1-D x is not that of a batch of one row (written for batches, "
+                "e.g. dividing by x.shape[0]; --batch none checks it as one sample)"
+            )
+    return None
