@@ -25,6 +25,8 @@ NEEDS = {
     "atleast_2d.py": {"batch": (None, 1, 3, "dim")},
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
     "float32_layer.py": {"dtypes": ("float32",)},
+    # A batch-wide shift underflows rows far apart: right everywhere but the overflow scenario.
+    "global_shift.py": {"scenarios": "typical,peaked,ties"},
 }
 TARGETS = ("onehot", "soft", "smoothed", "index")
 SLOW = ("loops.py", "online.py", "atleast_2d.py")  # Python loops over classes or rows
@@ -46,7 +48,8 @@ def runs(seeds: int, dims: list[int]):
         for batch in need.get("batch", (1, 3, "dim")):  # a 1-D vector only where written for it
             batch = dim if batch == "dim" else batch
             for targets in need.get("targets", ("onehot", "soft", "smoothed")):
-                yield spec, dict(dim=dim, seed=seed, dtype=dtype, batch=batch, **_targets(targets))
+                run = dict(dim=dim, seed=seed, dtype=dtype, batch=batch, **_targets(targets))
+                yield spec, run | ({"scenarios": need["scenarios"]} if "scenarios" in need else {})
 
 
 def _targets(kind: str) -> dict:

@@ -1,16 +1,22 @@
-"""What a default run covers beyond its own batch and targets.
+"""What a default run covers beyond its own batch, targets and dtype.
 
-Bugs hide where one batch of one-hot targets never goes: at B = 1 (a squeeze, then a
-division by what is now n), at B = n (a missing ``keepdims`` broadcasts the wrong way), in
-a 1-D vector (``dot(s, s.T)`` of a 1-D ``s`` is a number), with soft or smoothed targets
-(a gradient built from ``argmax(t)``). Unless the user narrowed the run (``batch``,
-``targets``, ``label_smoothing`` or ``target_sum`` given), each run is joined by those
-cases, each in the typical scenario: B = 1; B = n where n^3 stays in full mode; a 1-D
-vector where the implementation takes one as one sample (its forwards give for a 1-D
-``x`` what they give for a batch of that one row: an implementation written for batches,
-which divides by ``x.shape[0]``, does not, and is not checked on vectors; its softmax's
-derivatives are not compared, a wrong 1-D path there being what the case is for); soft targets
-and label smoothing 0.1 where the targets are dense.
+Bugs hide where one float64 batch of one-hot targets never goes: at B = 1 (a squeeze,
+then a division by what is now n), at B = n (a missing ``keepdims`` broadcasts the wrong
+way), in a 1-D vector (``dot(s, s.T)`` of a 1-D ``s`` is a number), with soft or smoothed
+targets (a gradient built from ``argmax(t)``), with class ids of 256 and more (labels cast
+to uint8), in float32 (a result that comes back float64). Each run is joined by those
+cases, each in the typical scenario, unless the user chose that dimension (``batch``;
+``targets``, ``label_smoothing`` or ``target_sum``; ``dtype``) or the scenarios to run:
+
+* B = 1; B = n where n^3 stays in full mode; a 1-D vector where the implementation takes
+  one as one sample (its softmax, loss and loss gradient give for a 1-D ``x`` what they
+  give for a batch of that one row: one written for batches, dividing by ``x.shape[0]``,
+  does not, and is not checked on vectors; its softmax's derivatives are not compared, a
+  wrong 1-D path there being what the case is for);
+* soft targets and label smoothing 0.1 where the targets are dense; dim 300 where they are
+  class ids (row 0's id is then 256 or more, :data:`smgrad.problems.HIGH_ID`);
+* float32, where the run is float64 (and no step or tolerance was given: those are
+  chosen for a dtype).
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from smgrad.backend import quietly, xp
 from smgrad.config import FAST_ABOVE, Config
 from smgrad.impl import Implementation
 
-NARROWING = ("batch", "targets", "label_smoothing", "target_sum")
+TARGET_OPTIONS = ("targets", "label_smoothing", "target_sum")
 SMOOTHING = 0.1
+PER_DTYPE = ("step", "atol", "rtol")
+IDS_DIM = 300  # class ids from 256 up need more classes than a uint8 holds
 
 
 @dataclass(frozen=True)
@@ -39,34 +47,44 @@ class Case:
 def cases(configs: list[Config], given, vector: Callable[[], Implementation | None], batch: Implementation):
     """``(cases, notes)``: the extra runs of ``configs`` and the header's lines on what
     was covered. ``vector()`` gives the implementation as a 1-D one, on first need."""
-    if any(name in given for name in NARROWING):
+    if "scenarios" in given:  # the scenarios asked for, and nothing else
         return [], []
+    shapes_too = "batch" not in given
+    targets_too = not any(name in given for name in TARGET_OPTIONS)
     out, covered, missed = [], {}, {}
     vector_ok: str | bool | None = False  # False: not asked yet; None: accepted; str: why not
     for c in configs:
-        if c.batch is None:
-            continue
         typical = dataclasses.replace(c, scenarios=("typical",))
-        shapes = [(1, "B=1")] if c.batch != 1 else []
-        if c.dim not in (1, c.batch) and c.dim**3 <= FAST_ABOVE:
-            shapes.append((c.dim, f"B={c.dim}"))
+        if c.targets == "index" and c.dim < IDS_DIM:
+            out.append(Case(dataclasses.replace(typical, dim=IDS_DIM), "ids>=256"))
+            covered[f"class ids from 256 (dim {IDS_DIM})"] = True
+        # A step or tolerance given was chosen for the run's dtype, not for float32.
+        if not any(name in given for name in ("dtype", *PER_DTYPE)) and c.dtype == "float64":
+            out.append(Case(dataclasses.replace(typical, dtype="float32"), "float32"))
+            covered["float32"] = True
+        shapes = []
+        if shapes_too and c.batch is not None:
+            shapes += [(1, "B=1")] if c.batch != 1 else []
+            shapes += [(c.dim, f"B={c.dim}")] if c.dim not in (1, c.batch) and c.dim**3 <= FAST_ABOVE else []
         for size, name in shapes:
             out.append(Case(dataclasses.replace(typical, batch=size), name))
             covered["B = 1" if size == 1 else "B = n"] = True
-        if vector_ok is False:
-            vector_ok = takes_vectors(vector(), batch, c)
-        if vector_ok is None:
-            out.append(Case(dataclasses.replace(typical, batch=None), "1-D"))
-            covered["a 1-D vector"] = True
-        else:
-            missed["a 1-D vector"] = vector_ok
-        if c.targets == "onehot":
+        if shapes_too and c.batch is not None:
+            if vector_ok is False:
+                vector_ok = takes_vectors(vector(), batch, c)
+            if vector_ok is None:
+                out.append(Case(dataclasses.replace(typical, batch=None), "1-D"))
+                covered["a 1-D vector"] = True
+            else:
+                missed["a 1-D vector"] = vector_ok
+        if targets_too and c.targets == "onehot":
             out.append(Case(dataclasses.replace(typical, targets="soft"), "soft"))
             out.append(Case(dataclasses.replace(typical, label_smoothing=SMOOTHING), "smooth"))
             covered["soft targets"] = covered[f"label smoothing {SMOOTHING}"] = True
     notes = []
     if covered:
-        notes.append(f"also covered (typical scenario): {', '.join(covered)}; --batch or --targets narrows this")
+        narrow = "--scenarios, --batch, --targets or --dtype narrows this"
+        notes.append(f"also covered (typical scenario): {', '.join(covered)}; {narrow}")
     notes += [f"not covered: {what}: {why}" for what, why in missed.items()]
     return out, notes
 
@@ -93,7 +111,8 @@ def takes_vectors(vector: Implementation | None, batch: Implementation, c: Confi
                 a, b = xp.asarray(call(one), dtype=float), xp.asarray(call(rows), dtype=float)
                 same = a.size == b.size and bool(xp.allclose(a.reshape(b.shape), b, rtol=1e-4, atol=0))
         except Exception as e:
-            return f"its {name} of a 1-D x raised {type(e).__name__} (written for batches; --batch none checks it)"
+            cause = e.__cause__ or e
+            return f"its {name} of a 1-D x raised {type(cause).__name__} (written for batches; --batch none checks it)"
         if not same:
             return (
                 f"its {name} of a 1-D x is not that of a batch of one row (written for batches, "

@@ -209,6 +209,10 @@ def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None
             "uses y - t, which needs targets summing to 1; the general form is y*sum(t) - t",
             lambda: (y - t) * w if not xp.allclose(total, 1) else None,
         ),
+        (
+            "built from argmax(t), a one-hot of the largest target: right only for one-hot targets",
+            lambda: (y * total - _one_hot(xp.argmax(t, axis=-1), t.shape) * total) * w if _soft(t) else None,
+        ),
         ("the gradient with respect to y (-t/y), not the logits", lambda: xp.where(t != 0, -t / y, 0) * w),
         (
             "softmax over the wrong axis (the batch axis): rows are mixed across the batch",
@@ -217,6 +221,17 @@ def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None
     ]
     right = (y * total - t) * w
     return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype, x.shape[-1])
+
+
+def _soft(t) -> bool:
+    """Targets that are not one-hot (soft, smoothed)."""
+    return bool(xp.any((t != 0) & (t != xp.max(t, axis=-1, keepdims=True))))
+
+
+def _one_hot(labels, shape):
+    out = xp.zeros(shape)
+    out[xp.arange(shape[0]), labels] = 1.0
+    return out
 
 
 OVERFLOW = "fails only with large logits: exp overflows; subtract the row maximum before exp"

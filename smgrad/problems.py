@@ -54,6 +54,9 @@ def overflow_offset(dtype) -> float:
     return 1.5 * math.log(largest(dtype))
 
 
+HIGH_ID = 256  # above this many classes, row 0's class id is at least this
+
+
 def make_problem(
     scenario: str,
     dim: int,
@@ -67,7 +70,8 @@ def make_problem(
 ) -> Problem:
     """Draw one scenario's problem. ``batch=None`` means one 1-D vector.
 
-    Targets are one-hot (``index`` also gives the class ids) or soft (Dirichlet rows);
+    Targets are one-hot (``index`` also gives the class ids; with more than
+    :data:`HIGH_ID` classes row 0's id is at least that) or soft (Dirichlet rows);
     ``label_smoothing`` mixes them with the uniform distribution, ``(1 - e) t + e / n``,
     and ``target_sum`` scales them, to exercise the general gradient ``y sum(t) - t``.
     """
@@ -79,6 +83,8 @@ def make_problem(
     rng = generator(seed, SCENARIOS.index(scenario))
     x = _LOGITS[scenario](rng, rows, dim, dtype, scale).astype(dtype)
     labels = rng.integers(0, dim, size=rows)
+    if dim > HIGH_ID:  # a class id that a uint8 cannot hold, in the first row
+        labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
     if targets == "soft":
         t = rng.dirichlet(xp.ones(dim), size=rows)
     else:

@@ -297,7 +297,9 @@ def test_bad_lists_are_usage_errors(args, fragment):
 
 
 def test_several_runs_make_one_report_and_one_reproducing_command():
-    result = invoke("check", "--dim", "2,5", "--batch", "4", "--seed", "0..3", "--scenarios", "typical")
+    result = invoke(
+        "check", "--dim", "2,5", "--batch", "4", "--dtype", "float64", "--seed", "0..3", "--scenarios", "typical"
+    )
     assert result.exit_code == 0
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("PASSED: all 72 checks") and "--dim 2,5" in last and "--seed 0..3" in last

@@ -47,12 +47,14 @@ def test_check_passes_on_the_reference_and_shows_every_check():
     last = result.stdout.strip().splitlines()[-1]
     # The default run also covers B = 1, B = n, a 1-D vector and soft and smoothed targets
     # (row independence is skipped on one row); repeating it must not narrow it.
-    assert "also covered (typical scenario): B = 1, B = n, a 1-D vector, soft targets" in result.stdout
-    assert last == "PASSED: 79 of 81 checks (2 skipped) · smgrad check --dim 10 --seed 0 --dtype float64"
+    assert "also covered (typical scenario): float32, B = 1" in result.stdout
+    assert last == "PASSED: 88 of 90 checks (2 skipped) · smgrad check --dim 10 --seed 0 --dtype float64"
 
 
 def test_json_has_the_documented_shape():
-    result = invoke("check", "--dim", "6", "--batch", "4", "--format", "json")
+    result = invoke(
+        "check", "--dim", "6", "--batch", "4", "--dtype", "float64", "--targets", "onehot", "--format", "json"
+    )
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert set(data) == {"schema_version", "passed", "summary", "config", "checks"}
@@ -76,7 +78,9 @@ def test_json_has_the_documented_shape():
 
 
 def test_impossible_tolerances_force_a_failure_with_the_worst_entries():
-    result = invoke("check", "--dim", "5", "--batch", "4", "--atol", "0", "--rtol", "0", "--format", "json")
+    result = invoke(
+        "check", "--dim", "5", "--batch", "4", "--dtype", "float64", "--atol", "0", "--rtol", "0", "--format", "json"
+    )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["passed"] is False
@@ -248,7 +252,21 @@ def test_colour_only_when_forced_and_never_with_no_color(monkeypatch):
 
 def test_index_targets_and_every_scenario_alone():
     for scenario in SCENARIOS:
-        result = invoke("check", "--dim", "5", "--targets", "index", "--scenarios", scenario, "--format", "json")
+        result = invoke(
+            "check",
+            "--dim",
+            "5",
+            "--batch",
+            "4",
+            "--dtype",
+            "float64",
+            "--targets",
+            "index",
+            "--scenarios",
+            scenario,
+            "--format",
+            "json",
+        )
         assert result.exit_code == 0
         data = json.loads(result.stdout)
         assert {c["scenario"] for c in data["checks"]} == {scenario}

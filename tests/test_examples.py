@@ -47,7 +47,8 @@ def test_loops_example_falls_back_from_complex_step():
 @pytest.mark.parametrize(("dim", "dtype"), [(10, "float64"), (10, "float32"), (100, "float64"), (3, "float32")])
 def test_buggy_examples_fail_the_right_check_with_the_right_diagnosis(name, dim, dtype):
     failing, diagnosis, options = BUGGY[name]
-    report = smgrad.check(spec(name, "buggy"), dim=dim, dtype=dtype, **options)
+    dtypes = {} if dtype == "float64" else {"dtype": dtype}  # float64: the default run, float32 case and all
+    report = smgrad.check(spec(name, "buggy"), dim=dim, **dtypes, **options)
     assert not report.passed
     bad = [r for r in report if r.status in ("failed", "error")]
     assert {r.name for r in bad} == failing  # in the default run's extra cases too
@@ -61,6 +62,18 @@ def test_buggy_examples_fail_the_right_check_with_the_right_diagnosis(name, dim,
 def test_overflow_bug_fails_only_in_the_overflow_scenario():
     report = smgrad.check(spec("no_max_shift.py", "buggy"))
     assert {r.scenario for r in report if r.status == "failed"} == {"overflow"}
+
+
+def test_a_missing_keepdims_is_caught_at_default_options():
+    """The backward's sum lacks keepdims: numpy refuses B != n (an error naming the line),
+    and at B = n, a case of the default run, mixes rows silently."""
+    report = smgrad.check(spec("missing_keepdims.py", "buggy"))
+    bad = [r for r in report if r.status in ("failed", "error")]
+    assert {r.name for r in bad} == {"softmax_backward", "row_independence"}
+    assert all(r.case == "B=10" for r in bad if r.name == "row_independence")
+    assert all("missing_keepdims.py:" in r.message for r in bad if r.status == "error")
+    mixed = next(r for r in bad if r.name == "row_independence")
+    assert "wrong axis" in mixed.diagnosis
 
 
 def test_a_raising_backward_is_an_error_with_its_line():

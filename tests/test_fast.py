@@ -11,7 +11,10 @@ from smgrad.config import Config
 @pytest.mark.parametrize("name", list(BUGGY))
 @pytest.mark.parametrize(("dim", "batch", "dtype"), [(2000, 2, "float64"), (1500, 3, "float32")])
 def test_every_buggy_example_is_caught_in_fast_mode_at_large_n(name, dim, batch, dtype):
-    targets = "index" if name == "ignores_nontarget.py" else "onehot"
+    if name == "float64_result.py" and dtype == "float64":
+        pytest.skip("a float64 result is a bug of float32 runs only")
+    targets = {"ignores_nontarget.py": "index", "uint8_labels.py": "index", "argmax_targets.py": "soft"}
+    targets = targets.get(name, "onehot")
     report = smgrad.check(
         str(EXAMPLES / "buggy" / name),
         dim=dim,
@@ -56,12 +59,12 @@ def test_auto_mode_switches_at_the_threshold_and_says_so():
 
 
 def test_identities_are_left_to_full_mode():
-    report = smgrad.check(dim=50, batch=4, mode="fast", scenarios=("typical",))
+    report = smgrad.check(dim=50, batch=4, dtype="float64", mode="fast", scenarios=("typical",))
     (identities,) = [r for r in report if r.name == "identities"]
     assert identities.status == "skipped" and "full mode" in identities.message
 
 
 def test_row_independence_is_skipped_for_one_row():
-    report = smgrad.check(dim=5, batch=1, scenarios=("typical",))
+    report = smgrad.check(dim=5, batch=1, dtype="float64", scenarios=("typical",))
     (rows,) = [r for r in report if r.name == "row_independence"]
     assert rows.status == "skipped"

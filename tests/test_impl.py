@@ -66,8 +66,12 @@ def test_a_module_by_dotted_name_and_an_object_inside_it(tmp_path, monkeypatch):
     )
     monkeypatch.chdir(tmp_path)
     assert invoke("check", "--impl", "mynet.layers", "--quiet").exit_code == 0
-    assert invoke("check", "--impl", "mynet.ns:ops", "--batch", "4", "--quiet").stdout.startswith("PASSED: 12 of 36")
-    assert invoke("check", "--impl", "mynet.ns:table", "--batch", "4", "--quiet").stdout.startswith("PASSED: 16 of 36")
+    assert invoke(
+        "check", "--impl", "mynet.ns:ops", "--batch", "4", "--dtype", "float64", "--targets", "onehot", "--quiet"
+    ).stdout.startswith("PASSED: 12 of 36")
+    assert invoke(
+        "check", "--impl", "mynet.ns:table", "--batch", "4", "--dtype", "float64", "--targets", "onehot", "--quiet"
+    ).stdout.startswith("PASSED: 16 of 36")
 
 
 def test_noise_from_the_implementation_does_not_corrupt_json(tmp_path):
@@ -164,7 +168,9 @@ def test_the_dtype_asked_for_is_the_dtype_passed_and_returned():
     [(None, "returned None, not numbers"), ("text", "not numbers"), ([[1, 2]], "returned shape (1, 2)")],
 )
 def test_garbage_results_are_errors_not_crashes(returned, fragment):
-    report = smgrad.check({"softmax_backward": lambda x, g: returned}, dim=3, batch=2, scenarios=("typical",))
+    report = smgrad.check(
+        {"softmax_backward": lambda x, g: returned}, dim=3, batch=2, dtype="float64", scenarios=("typical",)
+    )
     (result,) = [r for r in report if r.name == "softmax_backward"]
     assert result.status == "error" and fragment in result.message
 

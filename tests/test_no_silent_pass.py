@@ -80,7 +80,21 @@ def signal_when_called(process: subprocess.Popen, marker: Path, signum: int) -> 
 def test_anything_a_function_raises_is_a_failed_check_with_its_line(tmp_path, statement, message):
     impl = write(tmp_path, "impl.py", f"def softmax(x):\n    {statement}\n")
     report_file = tmp_path / "junit.xml"
-    result = invoke("check", "--impl", impl, "--batch", "4", "--format", "json", "--junit", report_file)
+    result = invoke(
+        "check",
+        "--impl",
+        impl,
+        "--batch",
+        "4",
+        "--dtype",
+        "float64",
+        "--targets",
+        "onehot",
+        "--format",
+        "json",
+        "--junit",
+        report_file,
+    )
     assert result.exit_code == 1, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
     assert errors_of(result) == {message}
@@ -124,7 +138,9 @@ def test_writes_to_descriptor_1_go_to_stderr_and_json_stays_whole(tmp_path):
         "    sys.__stdout__.write('dunder noise\\n')\n"
         "    print('print noise')\n" + SOFTMAX,
     )
-    process = smgrad_process("check", "--impl", impl, "--format", "json", "--batch", "4", "--scenarios", "typical")
+    process = smgrad_process(
+        "check", "--impl", impl, "--format", "json", "--batch", "4", "--dtype", "float64", "--scenarios", "typical"
+    )
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert json.loads(out)["passed"] is True
@@ -295,7 +311,7 @@ def test_the_applied_file_is_named_and_its_paths_are_relative_to_it(tmp_path, mo
 
 
 def test_a_step_that_leaves_no_power_is_never_an_ok():
-    result = invoke("check", "--step", "1e300", "--format", "json")
+    result = invoke("check", "--step", "1e300", "--batch", "4", "--dtype", "float64", "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["passed"] is False and data["summary"]["inconclusive"] > 0
@@ -307,7 +323,7 @@ def test_a_step_that_leaves_no_power_is_never_an_ok():
 
 
 def test_loose_tolerances_that_could_pass_anything_are_not_a_pass():
-    report = smgrad.check(rtol=1, batch=4, scenarios="typical")
+    report = smgrad.check(rtol=1, batch=4, dtype="float64", scenarios="typical")
     assert not report.passed
     assert {r.status for r in report} == {"inconclusive", "passed"}
 
@@ -332,7 +348,9 @@ def test_the_reference_never_fails_at_the_largest_scale_allowed(dtype, scale):
 
 def test_assert_correct_says_the_verdict_first_and_hides_its_frames():
     with pytest.raises(AssertionError) as failure:
-        assert_correct(str(EXAMPLES / "buggy" / "diagonal_only.py"), dim=4, batch=4, scenarios="typical")
+        assert_correct(
+            str(EXAMPLES / "buggy" / "diagonal_only.py"), dim=4, batch=4, dtype="float64", scenarios="typical"
+        )
     first = str(failure.value).splitlines()[0]
     assert first.startswith("softmax_jacobian failed in 1 scenario: probable cause: only the diagonal")
     assert "softmax_backward failed in 1 scenario" in first
@@ -436,7 +454,9 @@ def test_a_timer_the_caller_set_is_left_alone(tmp_path):
 
 def test_os_exit_in_the_implementation_cannot_end_the_run(tmp_path):
     impl = write(tmp_path, "exits.py", "def softmax(x):\n    os._exit(0)\n")
-    process = smgrad_process("check", "--impl", impl, "--format", "json", "--batch", "4", "--scenarios", "typical")
+    process = smgrad_process(
+        "check", "--impl", impl, "--format", "json", "--batch", "4", "--dtype", "float64", "--scenarios", "typical"
+    )
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1, err
     (check,) = [c for c in json.loads(out)["checks"] if c["status"] == "error"]
