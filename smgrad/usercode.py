@@ -134,7 +134,9 @@ def _start(seconds: float):
     else:  # outside a run's interrupts(): the handler goes on for this call only
         previous = signal.signal(signal.SIGALRM, _overrun)
     _armed = True
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Then again every tenth of that: a timeout raised where Python swallows it (a garbage
+    # collector callback, a bare except in the code) must not leave the call hanging.
+    signal.setitimer(signal.ITIMER_REAL, seconds, max(0.05, seconds / 10))
     return previous
 
 

@@ -30,6 +30,7 @@ CORRECT = {
     "sequential_sums.py": {},
     "through_logsumexp.py": {},
     "jacobian_matmul.py": {},
+    "forward_first.py:ForwardFirst": {},
 }
 
 # Buggy examples: the checks that must fail in full mode (fast mode has no identities),

@@ -162,19 +162,22 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         own_losses = _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss)
         softmax_basis = _basis_note(impl, seen.notes, impl.softmax, softmax)
         loss_basis = _basis_note(impl, seen.notes, impl.cross_entropy, loss)
+        ordered = impl.forward_first()  # each backward after its forward, as in training
         results = [
             softmax,
             *plan.in_batch(
-                derivatives.softmax_derivatives(impl, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
+                derivatives.softmax_derivatives(ordered, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
             ),
             loss,
             *plan.in_batch(
-                derivatives.cross_entropy_grad(impl, own_losses or ref.row_losses, q, cfg, plan, loss_basis)
+                derivatives.cross_entropy_grad(ordered, own_losses or ref.row_losses, q, cfg, plan, loss_basis)
             ),
             *plan.in_batch(
-                guarded(("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)])
+                guarded(
+                    ("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(ordered, q, cfg, plan)]
+                )
             ),
-            *guarded(("row_independence",), p, lambda: [values.row_independence(impl, p, cfg)]),
+            *guarded(("row_independence",), p, lambda: [values.row_independence(ordered, p, cfg)]),
             *guarded(("stateless",), p, lambda: [consistency.stateless(impl, p, cfg)]),
         ]
         notes = seen.notes

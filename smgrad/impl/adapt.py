@@ -22,16 +22,16 @@ class _Watch:
 
     def __init__(self, name: str, f: Callable, recorder: Recorder, timeout: float):
         self.name, self.f, self.recorder, self.timeout = name, f, recorder, timeout
-        self.hung: ImplementationError | None = None
 
     def __call__(self, *args, shape: tuple[int, ...]):
-        if self.hung is not None:  # it overran once: every check of it fails, without the wait
-            raise ImplementationError(f"{self.hung} (not called again)")
+        hung = self.recorder.hung.get(self.name)  # by name: every watch of that function
+        if hung is not None:  # it overran once: every check of it fails, without the wait
+            raise ImplementationError(f"{hung} (not called again)")
         given = [xp.array(a, copy=True) for a in args]
         try:
             out = call(self.name, self.f, *given, timeout=self.timeout)
         except Overran as e:
-            self.hung = e
+            self.recorder.hung[self.name] = e
             raise
         for label, before, after in zip(("x", "second argument"), args, given, strict=False):
             if not xp.array_equal(before, after, equal_nan=True):
@@ -55,6 +55,36 @@ class _Watch:
             if result.dtype != x.dtype:  # a scalar loss too: the dtype asked for is the dtype returned
                 self.recorder.current.note(self.name, "dtype", f"returned {result.dtype} for {x.dtype} input (dtype)")
         return result
+
+
+def _ordered(found, recorder: Recorder, vector: bool, target, unmean, timeout: float) -> dict:
+    """The backward functions, each called after its forward at the same input (a sample
+    at a time for a 1-D implementation), watched under the backward's name."""
+    out = {}
+    # backward: (forward, how many of the backward's arguments the forward takes)
+    for backward, (forward, taken) in {
+        "softmax_backward": ("softmax", 1),
+        "cross_entropy_grad": ("cross_entropy", 2),
+    }.items():
+        if backward not in found or forward not in found:
+            continue
+
+        def after(*args, b=found[backward], f=found[forward], k=taken):
+            f(*args[:k])
+            return b(*args)
+
+        watch = _Watch(backward, after, recorder, timeout)
+
+        def call(X, other, w=watch, labels=backward == "cross_entropy_grad"):
+            other = target(other) if labels else other
+            if vector:
+                return xp.stack([w(X[i], other[i], shape=X.shape[1:]) for i in range(X.shape[0])])
+            return w(X, other, shape=X.shape)
+
+        out[backward] = call
+    if "cross_entropy_grad" in out:
+        out["row_gradients"] = lambda X, T: out["cross_entropy_grad"](X, T) * unmean(X)
+    return out
 
 
 def _what(out) -> str:
@@ -112,10 +142,12 @@ def adapt(
     if "cross_entropy_grad" in watch:
         g = watch["cross_entropy_grad"]
         impl["cross_entropy_grad"] = lambda X, T: rows(g, X, target(T), out=(n_of(X),))
-        # A mean over a stack of rows divides by their number: undo it, row by row.
         unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
         impl["row_gradients"] = lambda X, T: impl["cross_entropy_grad"](X, T) * unmean(X)
-    return Implementation(name=name, recorder=recorder, **impl)
+    # A mean over a stack of rows divides by their number: row_gradients undoes it.
+    unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
+    ordered = _ordered(found, recorder, vector, target, unmean, timeout)
+    return Implementation(name=name, recorder=recorder, ordered=ordered, **impl)
 
 
 def both_shapes(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0):

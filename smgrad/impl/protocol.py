@@ -5,6 +5,7 @@ calls, returned as data for each scope that asks (:meth:`Implementation.observe`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,6 +38,7 @@ class Recorder:
     def __init__(self):
         self.current = Observations()
         self.watches: dict = {}  # the watched functions, shared by adaptations to other shapes
+        self.hung: dict = {}  # function name -> how it overran: it is not called again
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,16 @@ class Implementation:
     row_gradients: Callable | None = None
     softmax_jacobian_block: Callable | None = None
     is_reference: bool = False
+    # The backward functions called after their forward at the same input (name -> function).
+    ordered: Mapping[str, Callable] = field(default_factory=dict, compare=False, repr=False)
     recorder: Recorder = field(default_factory=Recorder, compare=False, repr=False)
+
+    def forward_first(self) -> Implementation:
+        """This implementation with each backward calling its forward at the same input
+        first, as training does: a layer may keep what its forward computed and refuse a
+        backward without it. The derivative checks use it; the stateless check calls the
+        functions out of order on purpose and does not."""
+        return dataclasses.replace(self, **self.ordered) if self.ordered else self
 
     @contextlib.contextmanager
     def observe(self) -> Iterator[Observations]:
