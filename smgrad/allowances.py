@@ -39,6 +39,7 @@ from smgrad import analytic, bounds, numdiff
 from smgrad.backend import eps, quietly, tiny, xp
 
 SHIFT = 4.0  # eps y_i, where an implementation's shift is seen to take up the imaginary part
+WHOLE_SHIFT_PROBE = 2 * 10**5  # up to this many entries (B n^2) the shift is probed on all of J
 
 
 def multiplier(size, n: int):
@@ -80,16 +81,21 @@ class Jacobian:
     def shifts(self, forward, xd) -> float:
         """Measure, and keep, the allowance for a shift that takes up the imaginary part
         (module docstring): the complex-step derivative of ``forward`` at ``xd`` along the
-        batch's largest logit's column, the first, row 0's largest and smallest and the
-        middle one, in one call, against the seed's formulas. Errors within ``K w`` plus
-        the lesser of ``K w`` and ``eps y_i / 4`` (a lost small entry, even one rounded to
-        exactly 0, is beyond it) mean no such shift: none is allowed. Otherwise (the
-        forward itself is wrong, say) :data:`SHIFT` stays."""
+        batch's largest logit's column, every row's maxima (ties too), the first, row 0's
+        smallest and the middle one, in one call (every column, up to
+        :data:`WHOLE_SHIFT_PROBE` entries: the digits lost vary from entry to entry),
+        against the seed's formulas. Errors within ``K w`` plus the lesser of ``K w`` and
+        ``eps y_i / 16`` (a lost small entry, even one rounded to exactly 0, is beyond it)
+        mean no such shift: none is allowed. Otherwise (the forward itself is wrong, say)
+        :data:`SHIFT` stays."""
         x = xd.real.astype(float)
         # With a small entry's column in the same call: a maximum taken over the whole stack
         # shifts it by the ih of the copy that perturbs the largest logit.
         n = x.shape[-1]
-        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmax(x[0])), int(xp.argmin(x[0])), n // 2]))
+        tied = xp.nonzero(xp.any(x == xp.max(x, axis=-1, keepdims=True), axis=0))[0][:8]  # every row's maxima
+        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmin(x[0])), n // 2, *tied.tolist()]))
+        if x.size * n <= WHOLE_SHIFT_PROBE:  # where it is cheap, every column: the loss is uneven
+            cols = xp.arange(n)
         try:
             with quietly():
                 D = numdiff.directional(forward, numdiff.Coordinates(xd, cols), "complex", self.h)
@@ -99,8 +105,9 @@ class Jacobian:
         e, floor = eps(self.diff_dtype), 4 * tiny(self.diff_dtype) / self.h[None]
         with quietly():
             allowed = e * self.K * weights(self.y, cols)
-            # Beyond K w by as much again (a lost small entry), or by a quarter of eps y_i.
-            beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 4)
+            # Beyond K w by as much again (a lost small entry), or by eps y_i / 16 (a shift's
+            # cancellation, measured up to 2.2 eps y_i, need not be at its worst here).
+            beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 16)
         if xp.all(xp.isfinite(D)) and not xp.any(beyond):
             self.shift = 0.0
         return self.shift
