@@ -24,6 +24,7 @@ NEEDS = {
     "single_sample.py": {"batch": (None,)},
     "atleast_2d.py": {"batch": (None, 1, 3, "dim")},
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
+    "forward_first.py": {"object": "ForwardFirst"},
     "float32_layer.py": {"dtypes": ("float32",)},
     # A batch-wide shift underflows rows far apart: right everywhere but the overflow scenario.
     "global_shift.py": {"scenarios": "typical,peaked,ties"},

@@ -5,7 +5,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, example, invoke
+from conftest import EXAMPLES, example, invoke, one_line_error
 
 import smgrad
 from smgrad.errors import UsageError
@@ -197,3 +197,8 @@ def test_a_float64_result_for_float32_input_is_flagged_alike_for_arrays_and_scal
     # Its values are right: its derivatives are checked against its own forward, and pass.
     backward = [r for r in by_name["softmax_backward"] if r.method != "reference"]
     assert all(r.status == "passed" and "wrong here" not in r.message for r in backward)
+
+
+def test_a_file_whose_functions_are_methods_names_the_class_to_give():
+    line = one_line_error(invoke("check", "--impl", str(EXAMPLES / "correct" / "forward_first.py")))
+    assert "defines none of softmax" in line and line.endswith("forward_first.py:ForwardFirst")

@@ -31,8 +31,21 @@ def load(spec: str, timeout: float = 0.0) -> dict[str, Callable]:
     holder = _attribute(spec, module, attribute, timeout) if attribute else module
     found = functions_of(holder)
     if not found:
-        raise UsageError(f"{opt('impl')} {spec!r} defines none of {', '.join(NAMES)}")
+        holders = [] if attribute else _classes_with_functions(module)
+        hint = f"; name one of its classes that does: {', '.join(f'{target}:{c}' for c in holders)}" if holders else ""
+        raise UsageError(f"{opt('impl')} {spec!r} defines none of {', '.join(NAMES)}{hint}")
     return found
+
+
+def _classes_with_functions(module) -> list[str]:
+    """The classes defined in ``module`` that have protocol functions as methods."""
+    return [
+        name
+        for name, value in vars(module).items()
+        if inspect.isclass(value)
+        and getattr(value, "__module__", None) == module.__name__
+        and any(callable(getattr(value, f, None)) for f in NAMES)
+    ]
 
 
 def _importing(spec: str, target: str, run: Callable, timeout: float):
