@@ -1,200 +1,25 @@
-"""The derivative checks: each analytic derivative against the numerical derivative of a
-forward, along what the probe plan says (:mod:`smgrad.checks.probes`).
+"""The loss's derivative checks, along what the probe plan says
+(:mod:`smgrad.checks.probes`; the softmax's are in :mod:`smgrad.checks.softmax_pass`):
 
-* ``softmax_jacobian``   ``J`` against the numerical Jacobian of the forward;
-* ``softmax_backward``   ``J^T g`` against the numerical derivative of ``<g, softmax>``;
-  in fast mode also ``<J^T u, v> = <u, J v>`` for random ``u`` and, for one-hot ``u`` at
-  the sampled coordinates, the rows of ``J`` as the backward sees them;
-* ``cross_entropy_grad`` ``dL/dx`` against the numerical derivative of the loss;
+* ``cross_entropy_grad`` ``dL/dx`` against the numerical derivative of the loss and,
+  where every coordinate is probed, against the seed's ``y sum(t) - t``;
 * ``cross_entropy_hessian`` the numerical derivative of the gradient against the Hessian
   ``sum(t) (diag(y) - y y^T)`` (divided by B for mean).
-
-The Jacobian and the backward share one pass of perturbations of the forward. Where every
-column is probed, a user's derivatives are also compared with the seed's formulas
-(method ``reference``), and the seed's identities are checked on the user's Jacobian.
 """
 
 from __future__ import annotations
 
-from smgrad import allowances, analytic, bounds, diagnose, functions
-from smgrad.backend import generator, xp
+from smgrad import analytic, bounds, diagnose, functions
+from smgrad.backend import xp
 from smgrad.checks import consistency, measure
-from smgrad.checks.identities import Identities
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
-from smgrad.checks.outcome import diagnosed, measured, missing, raised, skipped
+from smgrad.checks.outcome import diagnosed, measured, missing, raised
 from smgrad.checks.probes import NOTE, Plan, along_scales
 from smgrad.compare import Comparison
 from smgrad.config import Config
 from smgrad.impl import Implementation
 from smgrad.problems import Problem
 from smgrad.report import CheckResult
-
-SOFTMAX_ROWS = ("softmax_jacobian", "softmax_backward", "identities")
-
-
-def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, plan: Plan, basis: str):
-    """The ``softmax_jacobian``, ``softmax_backward`` and ``identities`` rows: skipped
-    where the implementation lacks the function (or its Jacobian does not fit), else
-    from one pass of perturbations of ``forward``."""
-    out: dict[str, list[CheckResult]] = {}
-    if not plan.whole:
-        out["identities"] = [skipped("identities", p, "needs the whole Jacobian, probed in full mode only")]
-    want_jac, want_vjp = impl.softmax_jacobian is not None, impl.softmax_backward is not None
-    too_large = measure.jacobian_too_large(impl, p, cfg)
-    if too_large:
-        out["softmax_jacobian"] = [skipped("softmax_jacobian", p, too_large)]
-        out.setdefault("identities", [skipped("identities", p, too_large)])
-        want_jac = False
-    elif not want_jac:
-        out["softmax_jacobian"] = [missing("softmax_jacobian", p, "softmax_jacobian")]
-        out.setdefault("identities", [missing("identities", p, "softmax_jacobian")])
-    if not want_vjp:
-        out["softmax_backward"] = [missing("softmax_backward", p, "softmax_backward")]
-    if want_jac or want_vjp:
-        try:
-            out.update(_softmax_pass(impl, forward, p, cfg, plan, basis, want_jac, want_vjp))
-        except Exception as e:
-            for name in SOFTMAX_ROWS:
-                out.setdefault(name, [raised(name, p, e)])
-    return [r for name in SOFTMAX_ROWS for r in out[name]]
-
-
-def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac: bool, want_vjp: bool):
-    x, g, n = p.x, p.g, p.dim
-    x64, g64 = x.astype(float), g.astype(float)
-    y = functions.softmax(x64)
-    scales, phi = measure.softmax_scales(x, y), measure.contraction_scales(x, y, g)
-    diff = measure.precision(forward, x)
-    xd = x.astype(diff)
-    method, fallback = measure.choose_method(forward, xd, scales, cfg)
-    rows_note = ""
-    h = measure.step_for(method, scales, cfg, diff)
-    bound = lambda s: bounds.bound(method, h, s, diff, n)  # noqa: E731
-    allow = allowances.Jacobian(x, y, cfg.dtype, diff, method, h)
-    real = method != "complex"
-    if not real:
-        allow.shifts(forward, xd)
-    versus_reference = plan.whole and not impl.is_reference
-    if want_jac:
-        block = impl.softmax_jacobian_block
-        if block is None:
-            whole = xp.asarray(impl.softmax_jacobian(x))
-            block = lambda x, rows, cols: whole[..., rows, cols]  # noqa: E731
-        identities = Identities(p, cfg) if plan.whole else None
-    if want_vjp:
-        vjp = xp.asarray(impl.softmax_backward(x, g))
-        vjp_ref = analytic.softmax_vjp(x64, g64)
-        seen, rows_note = _backward_rows(impl, p, cfg, plan)
-    jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
-    for cols, D in plan.columns(forward, xd, method, h, measure.chunk(p, n, cfg)):  # D[k, b, i] = J[b, i, cols[k]]
-        jac_tol = tolerance(allow.columns(cols), cfg)
-        where_j = column_index(D.shape, p.vector, cols)
-        if want_jac:
-            columns = xp.asarray(block(x, slice(None), cols))
-            A = xp.moveaxis(columns, -1, 0)
-            jac_cmp.add(A, D, jac_tol, where_j)
-            if identities is not None:
-                identities.add(columns, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
-        if versus_reference and (want_jac or seen is not None):
-            R = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols), -1, 0)
-            ref_tol = tolerance(allow.columns(cols, allowances.REFERENCE), cfg)
-            if want_jac:
-                jac_ref.add(A, R, ref_tol, where_j)
-        if want_vjp:
-            numerical = xp.sum(g[None] * D, axis=-1)
-            where = coordinate_index(numerical.shape, p.vector, cols)
-            vjp_tol = tolerance(allow.backward(g, cols, bound(phi) if real else None), cfg)
-            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, where)
-            if seen is not None:  # J[b, i, cols[k]] as the backward gives it for g = e_i
-                S = xp.moveaxis(seen[:, :, cols], -1, 0)
-                vjp_cmp.add(S, D, jac_tol, where_j)
-            if versus_reference:
-                ref_vjp_tol = tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg)
-                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, ref_vjp_tol, where)
-                if seen is not None:
-                    vjp_ref_cmp.add(S, R, ref_tol, where_j)
-    v = plan.directions(xd, 0)
-    if v is not None:  # J v along random directions, each costing one evaluation
-        jv = plan.along(forward, xd, v, method, h, measure.chunk(p, n, cfg))
-        along_atol = bound(along_scales(scales, method))[None] + allow.along(v)
-        if want_jac:
-            user_j = impl.softmax_jacobian_block is None
-            exact = xp.einsum("bij,kbj->kbi", whole, v) if user_j else analytic.softmax_jvp(x, v)
-            where = index_of(jv.shape, p.vector, lambda idx: (idx[1], idx[2]))  # (b, i) of J v
-            for k in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
-                along_tol = tolerance(along_atol[k : k + 1], cfg, scales.slope[None])
-                jac_cmp.add(exact[k : k + 1], jv[k : k + 1], along_tol, lambda q, k=k: where(q + k * x.size))
-        if want_vjp:
-            _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
-    step, out = float(xp.max(h)), {}
-    note = "; ".join(filter(None, [basis, fallback, _precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]]))
-    if want_jac:
-        rows = [measured("softmax_jacobian", p, jac_cmp, method, step, note, precision=diff.name)]
-        if versus_reference:
-            rows.append(measured("softmax_jacobian", p, jac_ref, "reference"))
-        if impl.softmax_jacobian_block is None:  # a user's J, held whole
-            rows = diagnosed(rows, lambda: diagnose.jacobian(whole, x))
-        out["softmax_jacobian"] = rows
-        if identities is not None:
-            out["identities"] = [identities.verdict(next((r.diagnosis for r in rows if r.diagnosis), None))]
-    if want_vjp:
-        vjp_note = "; ".join(filter(None, [note, rows_note]))
-        rows = [measured("softmax_backward", p, vjp_cmp, method, step, vjp_note, precision=diff.name)]
-        if versus_reference:
-            rows.append(measured("softmax_backward", p, vjp_ref_cmp, "reference"))
-        out["softmax_backward"] = diagnosed(rows, lambda: diagnose.backward(vjp, x, g))
-    return out
-
-
-def _precision_note(diff, cfg: Config) -> str:
-    return "" if diff == xp.dtype(cfg.dtype) else f"differentiated in {diff.name}, which the implementation computes in"
-
-
-def _backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
-    """``(seen, note)``: ``seen[b, i, j]``, the backward's result for the upstream
-    gradient ``e_i``, i.e. row ``i`` of the Jacobian as the backward computes it, so that
-    each of its entries is compared on its own (a random upstream gradient sums n of them
-    and hides one that is wrong); None where it is not asked for, and why."""
-    x, n = p.x, p.dim
-    if not plan.whole:
-        return None, ""
-    size = x.size * n * x.dtype.itemsize
-    if size > cfg.max_memory // 2:
-        return None, f"J^T e_i not compared entry by entry: {size / 2**20:.0f} MiB, over half of max_memory"
-    seen = xp.empty((x.shape[0], n, n), dtype=x.dtype)
-    chunk = measure.chunk(p, n, cfg)
-    for start in range(0, n, chunk):
-        rows = xp.arange(start, min(n, start + chunk))
-        E = xp.zeros((rows.size, *x.shape), dtype=x.dtype)
-        E[xp.arange(rows.size), :, rows] = 1
-        X = xp.broadcast_to(x, E.shape).reshape(-1, n)
-        out = xp.asarray(impl.softmax_backward(X, E.reshape(-1, n))).reshape(E.shape)
-        seen[:, rows, :] = xp.moveaxis(out, 0, 1)
-    return seen, ""
-
-
-def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, allow, v, jv, method: str, h, diff, cmp) -> None:
-    """``<J^T u, v> = <u, J v>`` for random ``u``, and for one-hot ``u`` at the sampled
-    coordinates (the rows of J that the backward sees), projected on the directions."""
-    x, n, K, y = p.x, p.dim, v.shape[0], allow.y
-    rng = generator(cfg.seed, 17)
-    row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
-    for k in range(K):
-        u = rng.standard_normal(x.shape).astype(x.dtype)
-        u_scales = measure.contraction_scales(x, y, u)
-        bound_u = bounds.bound(method, h, along_scales(u_scales, method), diff, n)[:, 0]
-        analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
-        tol = tolerance(bound_u[None] + allow.backward_along(u, v[k : k + 1]), cfg, u_scales.slope[None, :, 0])
-        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
-    row_scales = measure.softmax_scales(x, y)
-    bound_row = bounds.bound(method, h, along_scales(row_scales, method), diff, n)[:, 0]
-    for i in plan.cols:
-        e = xp.zeros_like(x)
-        e[:, i] = 1
-        row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
-        where = lambda q, i=int(i): (i,) if p.vector else (q % p.batch, i)  # noqa: E731
-        row_tol = tolerance(bound_row[None] + allow.along(v)[:, :, i], cfg, row_scales.slope[None, :, 0])
-        cmp.add(xp.einsum("bj,kbj->kb", row, v), jv[:, :, i], row_tol, where)
 
 
 def cross_entropy_grad(impl: Implementation, losses, p: Problem, cfg: Config, plan: Plan, basis: str):

@@ -4,8 +4,9 @@
 Checks, in the order they are reported:
 
 * ``softmax``, ``cross_entropy``   the forwards against the truth (:mod:`.values`);
-* ``softmax_jacobian``, ``softmax_backward``, ``cross_entropy_grad``,
-  ``cross_entropy_hessian``        derivatives against numerical ones (:mod:`.derivatives`),
+* ``softmax_jacobian``, ``softmax_backward``  derivatives against numerical ones
+                                   (:mod:`.softmax_pass`), and
+* ``cross_entropy_grad``, ``cross_entropy_hessian``  likewise (:mod:`.derivatives`),
                                    probed as the mode's plan says (:mod:`.probes`);
 * ``row_independence``             changing one row changes no other (:mod:`.values`);
 * ``stateless``                    results depend only on arguments (:mod:`.consistency`);
@@ -27,7 +28,7 @@ from collections.abc import Callable, Mapping
 
 from smgrad import diagnose, problems
 from smgrad.backend import xp
-from smgrad.checks import consistency, derivatives, probes, values
+from smgrad.checks import consistency, derivatives, probes, softmax_pass, values
 from smgrad.checks.outcome import guarded
 from smgrad.config import Config
 from smgrad.impl import Implementation, reference
@@ -166,7 +167,7 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         results = [
             softmax,
             *plan.in_batch(
-                derivatives.softmax_derivatives(ordered, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
+                softmax_pass.softmax_derivatives(ordered, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
             ),
             loss,
             *plan.in_batch(
