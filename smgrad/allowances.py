@@ -17,7 +17,7 @@ the imaginary part (the maximum of a complex batch shifts every logit of every r
 ``ih``, a mean shifts by ``ih / n``) leaves ``Im y_i`` as the difference of two terms of
 size ``h y_i``: measured up to 2.2 eps y_i. An implementation that does not do that needs
 no such allowance, and would hide a wrong small entry behind it: :meth:`Jacobian.shifts`
-measures it, along the columns where a shift would take up ``ih``.
+measures it (:meth:`Jacobian.measure_shift`), on every column where that is cheap.
 ``tiny / h``: an imaginary part ``h J_ij`` below the smallest normal number
 loses its digits. ``eps_d`` is the precision differentiated in, ``eps`` the user's
 dtype's: a float32 implementation that accepts float64 is differentiated in float64.
@@ -67,7 +67,7 @@ class Jacobian:
     a real-step method, which is used as it is."""
 
     def __init__(self, x, y, dtype, diff_dtype, method: str, h):
-        self.y, self.dtype, self.diff_dtype, self.method = y, dtype, diff_dtype, method
+        self.y, self.dtype, self.diff_dtype = y, dtype, diff_dtype
         size = bounds.size_of(x)
         self.K = multiplier(size, x.shape[-1])  # (N, 1)
         self.h = xp.asarray(h, dtype=float)
@@ -78,39 +78,40 @@ class Jacobian:
             entries = bounds.Scales(value=y, slope=slope, size=size)
             self.real = bounds.bound(method, self.h, entries, diff_dtype, x.shape[-1])
 
-    def shifts(self, forward, xd) -> float:
-        """Measure, and keep, the allowance for a shift that takes up the imaginary part
-        (module docstring): the complex-step derivative of ``forward`` at ``xd`` along the
-        batch's largest logit's column, every row's maxima (ties too), the first, row 0's
-        smallest and the middle one, in one call (every column, up to
-        :data:`WHOLE_SHIFT_PROBE` entries: the digits lost vary from entry to entry),
-        against the seed's formulas. Errors within ``K w`` plus the lesser of ``K w`` and
-        ``eps y_i / 16`` (a lost small entry, even one rounded to exactly 0, is beyond it)
-        mean no such shift: none is allowed. Otherwise (the forward itself is wrong, say)
-        :data:`SHIFT` stays."""
+    def shifts(self, forward, xd) -> None:
+        """Measure the allowance for a shift that takes up the imaginary part (module
+        docstring) on a sample of columns, where the whole Jacobian is too large to look
+        at first: the batch's largest logit's column, every row's maxima (ties too), the
+        first, row 0's smallest and the middle one, in one call (a maximum over the
+        whole stack shifts every copy by the ih of the copy that perturbs it)."""
         x = xd.real.astype(float)
-        # With a small entry's column in the same call: a maximum taken over the whole stack
-        # shifts it by the ih of the copy that perturbs the largest logit.
         n = x.shape[-1]
-        tied = xp.nonzero(xp.any(x == xp.max(x, axis=-1, keepdims=True), axis=0))[0][:8]  # every row's maxima
+        tied = xp.nonzero(xp.any(x == xp.max(x, axis=-1, keepdims=True), axis=0))[0][:8]
         cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmin(x[0])), n // 2, *tied.tolist()]))
-        if x.size * n <= WHOLE_SHIFT_PROBE:  # where it is cheap, every column: the loss is uneven
-            cols = xp.arange(n)
         try:
             with quietly():
                 D = numdiff.directional(forward, numdiff.Coordinates(xd, cols), "complex", self.h)
         except Exception:  # not complex-safe after all: the method's own check says so
-            return self.shift
-        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
+            return
+        self.measure_shift(x, [(cols, D)])
+
+    def measure_shift(self, x, columns) -> None:
+        """Keep :data:`SHIFT` only if the complex-step columns ``(cols, D)`` of the
+        forward at rows ``x`` show it: an entry beyond ``K w`` by as much again (a lost
+        small entry, even one rounded to exactly 0) or by ``eps y_i / 16`` (the
+        cancellation, measured up to 2.2 eps y_i, need not be at its worst in every
+        entry) against the seed's formulas. Otherwise (the forward itself is wrong, say)
+        it stays. Where it is cheap the caller passes every column: the digits lost vary
+        from entry to entry."""
         e, floor = eps(self.diff_dtype), 4 * tiny(self.diff_dtype) / self.h[None]
-        with quietly():
-            allowed = e * self.K * weights(self.y, cols)
-            # Beyond K w by as much again (a lost small entry), or by eps y_i / 16 (a shift's
-            # cancellation, measured up to 2.2 eps y_i, need not be at its worst here).
-            beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 16)
-        if xp.all(xp.isfinite(D)) and not xp.any(beyond):
-            self.shift = 0.0
-        return self.shift
+        for cols, D in columns:
+            exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
+            with quietly():
+                allowed = e * self.K * weights(self.y, cols)
+                beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 16)
+            if not xp.all(xp.isfinite(D)) or xp.any(beyond):
+                return
+        self.shift = 0.0
 
     def _side(self, weight, shifted, mass, K, h, numerical):
         """The user's rounding plus the other side's, for summed weights ``weight``."""

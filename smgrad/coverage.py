@@ -46,13 +46,15 @@ class Case:
 
 def cases(configs: list[Config], given, vector: Callable[[], Implementation | None], batch: Implementation):
     """``(cases, notes)``: the extra runs of ``configs`` and the header's lines on what
-    was covered. ``vector()`` gives the implementation as a 1-D one, on first need."""
+    was covered. ``vector()`` gives the implementation as a 1-D one (asked only if a
+    vector case could be run)."""
     if "scenarios" in given:  # the scenarios asked for, and nothing else
         return [], []
     shapes_too = "batch" not in given
     targets_too = not any(name in given for name in TARGET_OPTIONS)
     out, covered, missed = [], {}, {}
-    vector_ok: str | bool | None = False  # False: not asked yet; None: accepted; str: why not
+    batched = [c for c in configs if c.batch is not None] if shapes_too else []
+    why_not = takes_vectors(vector(), batch, batched[0]) if batched else None  # None: takes vectors
     for c in configs:
         typical = dataclasses.replace(c, scenarios=("typical",))
         if c.targets == "index" and c.dim < IDS_DIM:
@@ -69,14 +71,11 @@ def cases(configs: list[Config], given, vector: Callable[[], Implementation | No
         for size, name in shapes:
             out.append(Case(dataclasses.replace(typical, batch=size), name))
             covered["B = 1" if size == 1 else "B = n"] = True
-        if shapes_too and c.batch is not None:
-            if vector_ok is False:
-                vector_ok = takes_vectors(vector(), batch, c)
-            if vector_ok is None:
-                out.append(Case(dataclasses.replace(typical, batch=None), "1-D"))
-                covered["a 1-D vector"] = True
-            else:
-                missed["a 1-D vector"] = vector_ok
+        if c in batched and why_not is None:
+            out.append(Case(dataclasses.replace(typical, batch=None), "1-D"))
+            covered["a 1-D vector"] = True
+        elif c in batched:
+            missed["a 1-D vector"] = why_not
         if targets_too and c.targets == "onehot":
             out.append(Case(dataclasses.replace(typical, targets="soft"), "soft"))
             out.append(Case(dataclasses.replace(typical, label_smoothing=SMOOTHING), "smooth"))

@@ -61,12 +61,16 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     diff = measure.precision(forward, x)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(forward, xd, scales, cfg)
-    rows_note = ""
+    seen, rows_note = None, ""
     h = measure.step_for(method, scales, cfg, diff)
     bound = lambda s: bounds.bound(method, h, s, diff, n)  # noqa: E731
     allow = allowances.Jacobian(x, y, cfg.dtype, diff, method, h)
     real = method != "complex"
-    if not real:
+    columns = plan.columns(forward, xd, method, h, measure.chunk(p, n, cfg))  # D[k, b, i] = J[b, i, cols[k]]
+    if not real and plan.whole and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
+        columns = list(columns)  # small: looked at whole for the shift first, then compared
+        allow.measure_shift(x64, columns)
+    elif not real:
         allow.shifts(forward, xd)
     versus_reference = plan.whole and not impl.is_reference
     if want_jac:
@@ -80,7 +84,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         vjp_ref = analytic.softmax_vjp(x64, g64)
         seen, rows_note = _backward_rows(impl, p, cfg, plan)
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
-    for cols, D in plan.columns(forward, xd, method, h, measure.chunk(p, n, cfg)):  # D[k, b, i] = J[b, i, cols[k]]
+    for cols, D in columns:
         jac_tol = tolerance(allow.columns(cols), cfg)
         where_j = column_index(D.shape, p.vector, cols)
         if want_jac:

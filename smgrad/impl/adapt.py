@@ -57,34 +57,18 @@ class _Watch:
         return result
 
 
-def _ordered(found, recorder: Recorder, vector: bool, target, unmean, timeout: float) -> dict:
-    """The backward functions, each called after its forward at the same input (a sample
-    at a time for a 1-D implementation), watched under the backward's name."""
-    out = {}
-    # backward: (forward, how many of the backward's arguments the forward takes)
-    for backward, (forward, taken) in {
-        "softmax_backward": ("softmax", 1),
-        "cross_entropy_grad": ("cross_entropy", 2),
-    }.items():
-        if backward not in found or forward not in found:
-            continue
+# backward -> (its forward, how many of the backward's arguments the forward takes)
+FORWARD_OF = {"softmax_backward": ("softmax", 1), "cross_entropy_grad": ("cross_entropy", 2)}
 
-        def after(*args, b=found[backward], f=found[forward], k=taken):
-            f(*args[:k])
-            return b(*args)
 
-        watch = _Watch(backward, after, recorder, timeout)
+def _after(forward: Callable, backward: Callable, taken: int) -> Callable:
+    """``backward``, called after ``forward`` at the same input, as training calls it."""
 
-        def call(X, other, w=watch, labels=backward == "cross_entropy_grad"):
-            other = target(other) if labels else other
-            if vector:
-                return xp.stack([w(X[i], other[i], shape=X.shape[1:]) for i in range(X.shape[0])])
-            return w(X, other, shape=X.shape)
+    def after(*args):
+        forward(*args[:taken])
+        return backward(*args)
 
-        out[backward] = call
-    if "cross_entropy_grad" in out:
-        out["row_gradients"] = lambda X, T: out["cross_entropy_grad"](X, T) * unmean(X)
-    return out
+    return after
 
 
 def _what(out) -> str:
@@ -139,14 +123,25 @@ def adapt(
                 for i in range(X.shape[0])
             ]
         )
-    if "cross_entropy_grad" in watch:
-        g = watch["cross_entropy_grad"]
-        impl["cross_entropy_grad"] = lambda X, T: rows(g, X, target(T), out=(n_of(X),))
-        unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
-        impl["row_gradients"] = lambda X, T: impl["cross_entropy_grad"](X, T) * unmean(X)
     # A mean over a stack of rows divides by their number: row_gradients undoes it.
     unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
-    ordered = _ordered(found, recorder, vector, target, unmean, timeout)
+
+    def gradients(w):
+        """``cross_entropy_grad`` and ``row_gradients`` from the watched gradient ``w``."""
+        grad = lambda X, T: rows(w, X, target(T), out=(n_of(X),))  # noqa: E731
+        return grad, lambda X, T: grad(X, T) * unmean(X)
+
+    if "cross_entropy_grad" in watch:
+        impl["cross_entropy_grad"], impl["row_gradients"] = gradients(watch["cross_entropy_grad"])
+    # The backward functions again, each called after its forward at the same input.
+    ordered = {}
+    for backward, (forward, taken) in FORWARD_OF.items():
+        if backward in found and forward in found:
+            w = _Watch(backward, _after(found[forward], found[backward], taken), recorder, timeout)
+            if backward == "softmax_backward":
+                ordered[backward] = lambda X, G, w=w: rows(w, X, G, out=(n_of(X),))
+            else:
+                ordered[backward], ordered["row_gradients"] = gradients(w)
     return Implementation(name=name, recorder=recorder, ordered=ordered, **impl)
 
 
