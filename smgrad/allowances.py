@@ -57,30 +57,23 @@ def weights(y, cols):
 REFERENCE = "reference"  # the seed's formulas in float64: rounded as a float64 value is
 
 
-class Jacobian:
-    """Allowances for the softmax Jacobian of rows ``x`` with values ``y`` (float64, the
-    exact softmax) and its products, for a user's dtype ``dtype``, differentiated with
-    ``method`` and step ``h`` (N, 1) in ``diff_dtype``.
+class _Entries:
+    """What the allowances of one derivative, entry by entry, share: ``K``, the step, the
+    shift term (kept only where it is measured), and the two sides of a comparison.
+    A subclass says what weighs on entry ``[k, b, i]`` of column ``cols[k]``
+    (:meth:`_weight`), what a shift weighs on it (:meth:`_shifted`) and its exact value
+    (:meth:`_exact`), each ``(K, N, m)``."""
 
-    ``numerical`` says what the user's value is compared with: None for the complex-step
-    derivative, :data:`REFERENCE` for the seed's formulas, else the row bound (N, 1) of
-    a real-step method, which is used as it is."""
-
-    def __init__(self, x, y, dtype, diff_dtype, method: str, h):
-        self.y, self.dtype, self.diff_dtype = y, dtype, diff_dtype
-        size = bounds.size_of(x)
-        self.K = multiplier(size, x.shape[-1])  # (N, 1)
+    def __init__(self, x, dtype, diff_dtype, h):
+        self.dtype, self.diff_dtype = dtype, diff_dtype
+        self.K = multiplier(bounds.size_of(x), x.shape[-1])  # (N, 1)
         self.h = xp.asarray(h, dtype=float)
         self.shift = SHIFT
-        self.real = None
-        if method != "complex":  # per (b, i): the same for every column j
-            slope = 4 * xp.exp(2 * self.h) * y
-            entries = bounds.Scales(value=y, slope=slope, size=size)
-            self.real = bounds.bound(method, self.h, entries, diff_dtype, x.shape[-1])
+        self.real = None  # a real-step method's allowance of the numerical side, (N, m) or (N, 1)
 
-    def shifts(self, forward, xd) -> None:
+    def shifts(self, f, xd) -> None:
         """Measure the allowance for a shift that takes up the imaginary part (module
-        docstring) on a sample of columns, where the whole Jacobian is too large to look
+        docstring) on a sample of columns, where the whole derivative is too large to look
         at first: the batch's largest logit's column, every row's maxima (ties too), the
         first, row 0's smallest and the middle one, in one call (a maximum over the
         whole stack shifts every copy by the ih of the copy that perturbs it)."""
@@ -90,31 +83,43 @@ class Jacobian:
         cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmin(x[0])), n // 2, *tied.tolist()]))
         try:
             with quietly():
-                D = numdiff.directional(forward, numdiff.Coordinates(xd, cols), "complex", self.h)
+                D = numdiff.directional(f, numdiff.Coordinates(xd, cols), "complex", self.h)
         except Exception:  # not complex-safe after all: the method's own check says so
             return
         self.measure_shift(x, [(cols, D)])
 
     def measure_shift(self, x, columns) -> None:
-        """Keep :data:`SHIFT` only if the complex-step columns ``(cols, D)`` of the
-        forward at rows ``x`` show it: an entry beyond ``K w`` by as much again (a lost
-        small entry, even one rounded to exactly 0) or by ``eps y_i / 16`` (the
-        cancellation, measured up to 2.2 eps y_i, need not be at its worst in every
-        entry) against the seed's formulas. Otherwise (the forward itself is wrong, say)
-        it stays. Where it is cheap the caller passes every column: the digits lost vary
-        from entry to entry."""
+        """Keep :data:`SHIFT` only if the complex-step columns ``(cols, D)`` at rows ``x``
+        show it: an entry beyond its allowance without it by as much again (a lost small
+        entry, even one rounded to exactly 0) or by ``eps / 16`` of what a shift weighs on
+        it (the cancellation, measured up to 2.2 eps y_i, need not be at its worst in
+        every entry), against the seed's formulas. Otherwise (the function itself is
+        wrong, say) it stays. Where it is cheap the caller passes every column: the
+        digits lost vary from entry to entry."""
         e, floor = eps(self.diff_dtype), 4 * tiny(self.diff_dtype) / self.h[None]
         for cols, D in columns:
-            exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
             with quietly():
-                allowed = e * self.K * weights(self.y, cols)
-                beyond = xp.abs(D - exact) - allowed - floor > xp.minimum(allowed, e * self.y[None] / 16)
+                allowed = e * self.K * self._weight(cols)
+                unit = e * self._shifted(cols) / 16
+                beyond = xp.abs(D - self._exact(x, cols)) - allowed - floor > xp.minimum(allowed, unit)
             if not xp.all(xp.isfinite(D)) or xp.any(beyond):
                 return
         self.shift = 0.0
 
-    def _side(self, weight, shifted, mass, K, h, numerical):
-        """The user's rounding plus the other side's, for summed weights ``weight``."""
+    def columns(self, cols, numerical=None):
+        """Allowance ``(K, N, m)`` of entry ``[k, b, i]``, the derivative of output ``i``
+        of row ``b`` along ``cols[k]`` (a real-step method's numerical side is its own:
+        ``numerical`` is for the reference only)."""
+        return self._side(self._weight(cols), self._shifted(cols), 1.0, self.K, self.h, numerical, self._curved(cols))
+
+    def _curved(self, cols):
+        """A bound on the entries' third derivatives along their column (the complex
+        step's truncation): what a shift weighs, unless a subclass says otherwise."""
+        return self._shifted(cols)
+
+    def _side(self, weight, shifted, mass, K, h, numerical, curved=None):
+        """The user's rounding plus the other side's, for summed weights ``weight``
+        (``curved`` bounds the third derivatives, ``shifted`` where not given)."""
         out = eps(self.dtype) * K * weight + 2 * tiny(self.dtype) * mass
         if numerical is REFERENCE:
             return out + eps(float) * K * weight + 2 * tiny(float) * mass
@@ -125,14 +130,45 @@ class Jacobian:
         d = self.diff_dtype
         rounding = eps(d) * (K * weight + self.shift * shifted) + 4 * tiny(d) / h * mass
         with quietly():  # the Taylor remainder, as for a real step (a step of 1e300 has no power)
-            truncation = bounds.RULES["complex"].truncation * xp.exp(2 * h) * h**2 * shifted
+            curved = shifted if curved is None else curved
+            truncation = bounds.RULES["complex"].truncation * xp.exp(2 * h) * h**2 * curved
             truncation = xp.where(xp.isnan(truncation), xp.inf, truncation)
         return out + rounding + truncation
 
-    def columns(self, cols, numerical=None):
-        """Allowance ``(K, N, n)`` of ``J[b, i, cols[k]]`` at ``[k, b, i]`` (a real-step
-        method's entries are its own: ``numerical`` is for the reference only)."""
-        return self._side(weights(self.y, cols), self.y[None], 1.0, self.K, self.h, numerical)
+
+class Jacobian(_Entries):
+    """Allowances for the softmax Jacobian of rows ``x`` with values ``y`` (float64, the
+    exact softmax) and its products, for a user's dtype ``dtype``, differentiated with
+    ``method`` and step ``h`` (N, 1) in ``diff_dtype``; ``scale`` (N, 1) multiplies the
+    whole Jacobian (the cross-entropy Hessian is ``sum(t)`` times it).
+
+    ``numerical`` says what the user's value is compared with: None for the complex-step
+    derivative, :data:`REFERENCE` for the seed's formulas, else the row bound (N, 1) of
+    a real-step method, which is used as it is. A real-step method's own entries are
+    bounded with ``F = y_i`` unless ``real``, a row bound (N, 1), is given: a function
+    whose values are not ``y`` (the loss gradient ``y sum(t) - t``) rounds as a whole."""
+
+    def __init__(self, x, y, dtype, diff_dtype, method: str, h, scale=None, real=None):
+        super().__init__(x, dtype, diff_dtype, h)
+        self.y = y
+        self.signed = None if scale is None else xp.asarray(scale, dtype=float)
+        self.scale = None if scale is None else xp.abs(self.signed)
+        if real is not None:
+            self.real = real[None]
+        elif method != "complex":  # per (b, i): the same for every column j
+            entries = bounds.Scales(value=y, slope=4 * xp.exp(2 * self.h) * y, size=bounds.size_of(x))
+            self.real = bounds.bound(method, self.h, entries, diff_dtype, x.shape[-1])
+
+    def _weight(self, cols):
+        w = weights(self.y, cols)
+        return w if self.scale is None else w * self.scale[None]
+
+    def _shifted(self, cols):
+        return self.y[None] if self.scale is None else (self.y * self.scale)[None]
+
+    def _exact(self, x, cols):
+        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
+        return exact if self.signed is None else exact * self.signed[None]
 
     def backward(self, g, cols, numerical=None):
         """Allowance ``(K, N)`` of ``(J^T g)[b, cols[k]]`` for cotangents ``g`` (N, n)
@@ -157,3 +193,35 @@ class Jacobian:
         u = xp.abs(u.astype(float))
         G = self.y * (u + xp.sum(u * self.y, axis=-1, keepdims=True))  # (N, n)
         return eps(self.dtype) * self.K[:, 0][None] * xp.sum(G[None] * xp.abs(v.astype(float)), axis=-1)
+
+
+class Gradient(_Entries):
+    """Allowances for the cross-entropy gradient ``y sum(t) - t`` of rows ``x`` (``y``
+    float64, the exact softmax; targets ``t``), entry ``j`` of a row against the
+    derivative of the row's loss along ``x_j``: a loss ``-sum_i t_i log y_i`` carries in
+    that derivative the rounding of ``d log y_i / d x_j = delta_ij - y_j`` weighted by
+    ``|t_i|``, so the entry weighs ``u_j = |t_j| + y_j sum|t|``, and a shift that takes up
+    the imaginary part weighs ``sum|t|`` on each. The user's value ``y_j sum(t) - t_j``
+    rounds with the same weight, and the third derivative along ``x_j`` is at most
+    ``y_j sum|t|`` (the complex step's truncation). ``D`` and the allowances are ``(K, N, 1)``, the loss's
+    one output per row. A real step's rounding is of the loss as a whole: ``real`` is its
+    row bound ``(N, 1)``."""
+
+    def __init__(self, x, y, t, dtype, diff_dtype, h, real=None):
+        super().__init__(x, dtype, diff_dtype, h)
+        self.y, self.t = y, t.astype(float)
+        self.total = xp.sum(xp.abs(self.t), axis=-1, keepdims=True)  # (N, 1)
+        self.u = xp.abs(self.t) + y * self.total  # (N, n)
+        self.real = real
+
+    def _weight(self, cols):
+        return self.u[:, cols].T[:, :, None]
+
+    def _shifted(self, cols):
+        return self.total[None]
+
+    def _curved(self, cols):  # sum(t) d^2 y_j / dx_j^2: at most sum|t| y_j
+        return (self.y[:, cols] * self.total).T[:, :, None]
+
+    def _exact(self, x, cols):
+        return analytic.cross_entropy_grad(x, self.t, "none")[:, cols].T[:, :, None]

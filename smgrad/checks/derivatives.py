@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from smgrad import analytic, bounds, diagnose, functions
+from smgrad import allowances, analytic, bounds, diagnose, functions
 from smgrad.backend import xp
 from smgrad.checks import consistency, measure
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
@@ -35,36 +35,47 @@ def cross_entropy_grad(impl: Implementation, losses, p: Problem, cfg: Config, pl
 
 def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str) -> list[CheckResult]:
     x, t, n, N = p.x, p.t, p.dim, p.batch
+    x64, t64 = x.astype(float), t.astype(float)
 
     def f(X):
         return xp.asarray(losses(X, xp.tile(t, (X.shape[0] // N, 1))))[:, None]
 
     scales = measure.loss_scales(x, t, functions.cross_entropy(x, t, "none"))
-    method, fallback = measure.choose_method(f, x, scales, cfg)
-    note = "; ".join(filter(None, [basis, fallback, "" if plan.whole else NOTE["coordinates"]]))
-    h = measure.step_for(method, scales, cfg)
+    diff = measure.precision(f, x)
+    xd = x.astype(diff)
+    method, fallback = measure.choose_method(f, xd, scales, cfg)
+    note = "; ".join(
+        filter(None, [basis, fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["coordinates"]])
+    )
+    h = measure.step_for(method, scales, cfg, diff)
     weight = measure.row_weight(p, cfg)
-    bound = lambda s: weight * bounds.bound(method, h, s, cfg.dtype, n)[None, :, 0]  # noqa: E731
-    unit = weight * scales.slope[None, :, 0]
+    bound = lambda s: weight * bounds.bound(method, h, s, diff, n)[None, :, 0]  # noqa: E731
+    real = None if method == "complex" else bounds.bound(method, h, scales, diff, n)  # the loss rounds whole
+    unit = weight * scales.slope[None, :, 0]  # a real step's power: against the row's scale
+    allow = allowances.Gradient(x, functions.softmax(x64), t, cfg.dtype, diff, h, real)
+    columns = plan.columns(f, xd, method, h, measure.chunk(p, 1, cfg))  # D[k, b, 0]: d loss_b / d x_b[cols[k]]
+    if method == "complex":
+        columns = list(columns)  # B n entries, as many as the gradient: the shift is measured on them all
+        allow.measure_shift(x64, columns)
     grad = xp.asarray(impl.cross_entropy_grad(x, t))
     cmp = Comparison()
-    for cols, D in plan.columns(f, x, method, h, measure.chunk(p, 1, cfg)):
-        numerical = weight * D[..., 0]
-        cmp.add(
-            grad[:, cols].T, numerical, tolerance(bound(scales), cfg, unit), coordinate_index(D.shape, p.vector, cols)
-        )
-    v = plan.directions(x, 1)
+    for cols, D in columns:
+        tol = tolerance(weight * allow.columns(cols)[..., 0], cfg, None if real is None else unit)
+        cmp.add(grad[:, cols].T, weight * D[..., 0], tol, coordinate_index(D.shape[:2], p.vector, cols))
+    v = plan.directions(xd, 1)
     if v is not None:
-        projected = weight * plan.along(f, x, v, method, h, measure.chunk(p, 1, cfg))[..., 0]  # (K, B)
+        projected = weight * plan.along(f, xd, v, method, h, measure.chunk(p, 1, cfg))[..., 0]  # (K, B)
         row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
         along = tolerance(bound(along_scales(scales, method)), cfg, unit)
         cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, along, row_of)
-    rows = [measured("cross_entropy_grad", p, cmp, method, float(xp.max(h)), note)]
+    step = float(xp.max(h))
+    rows = [measured("cross_entropy_grad", p, cmp, method, step, note, precision=diff.name)]
     if plan.whole and not impl.is_reference:
-        expected = analytic.cross_entropy_grad(x.astype(float), t.astype(float), "none") * weight
+        expected = analytic.cross_entropy_grad(x64, t64, "none") * weight
         ref = Comparison()
-        atol = tolerance(weight * bounds.value_bound(scales, cfg.dtype, n), cfg, weight * scales.slope)
-        ref.add(grad, expected, atol, index_of(grad.shape, p.vector))
+        every = xp.arange(n)
+        atol = weight * allow.columns(every, allowances.REFERENCE)[..., 0].T
+        ref.add(grad, expected, tolerance(atol, cfg), index_of(grad.shape, p.vector))
         rows.append(measured("cross_entropy_grad", p, ref, "reference"))
     rows = diagnosed(rows, lambda: diagnose.cross_entropy_grad(grad, x, t, cfg.reduction, p.vector))
     alone = consistency.gradient_alone(impl, p, cfg, scales) if all(r.status == "passed" for r in rows) else None
@@ -82,22 +93,37 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     def f(X):
         return xp.asarray(impl.row_gradients(X, xp.tile(t, (X.shape[0] // N, 1))))
 
-    total = xp.sum(t, axis=-1, keepdims=True)
-    scales = measure.gradient_scales(x, functions.softmax(x), t)
-    method, note = measure.choose_method(f, x, scales, cfg)
-    note = "; ".join(filter(None, [note, "" if plan.whole else NOTE["columns"]]))
-    h = measure.step_for(method, scales, cfg)
+    x64 = x.astype(float)
+    total = xp.sum(t.astype(float), axis=-1, keepdims=True)
+    y = functions.softmax(x64)
+    scales = measure.gradient_scales(x, y, t)
+    diff = measure.precision(f, x)
+    xd = x.astype(diff)
+    method, fallback = measure.choose_method(f, xd, scales, cfg)
+    note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]]))
+    h = measure.step_for(method, scales, cfg, diff)
+    # The seed's Hessian (float64) against the numerical Jacobian of the user's gradient.
+    # Real steps round the gradient's values (y sum(t) - t) as a whole: the row bound, and
+    # power against the row's scale, as for the loss's gradient.
+    real = None if method == "complex" else bounds.bound(method, h, scales, diff, n)
+    allow = allowances.Jacobian(x, y, float, diff, method, h, scale=total, real=real)
+    columns = plan.columns(f, xd, method, h, measure.chunk(p, n, cfg))
+    if method == "complex" and plan.whole and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
+        columns = list(columns)
+        allow.measure_shift(x64, columns)
+    elif method == "complex":
+        allow.shifts(f, xd)
     unit = weight * scales.slope[None]
     cmp = Comparison()
-    for cols, D in plan.columns(f, x, method, h, measure.chunk(p, n, cfg)):
-        exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols) * total[:, :, None], -1, 0)
-        tol = tolerance(weight * bounds.bound(method, h, scales, cfg.dtype, n)[None], cfg, unit)
+    for cols, D in columns:
+        exact = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols) * total[:, :, None], -1, 0)
+        tol = tolerance(weight * allow.columns(cols), cfg, None if real is None else unit)
         cmp.add(weight * exact, weight * D, tol, column_index(D.shape, p.vector, cols))
-    v = plan.directions(x, 2)
+    v = plan.directions(xd, 2)
     if v is not None:
-        exact_hv = analytic.softmax_jvp(x, v) * total[None]
-        along = weight * bounds.bound(method, h, along_scales(scales, method), cfg.dtype, n)[None]
+        exact_hv = analytic.softmax_jvp(x64, v) * total[None]
+        along = weight * bounds.bound(method, h, along_scales(scales, method), diff, n)[None]
         where = index_of(exact_hv.shape, p.vector, lambda idx: (idx[1], idx[2]))
-        numerical = plan.along(f, x, v, method, h, measure.chunk(p, n, cfg))
+        numerical = plan.along(f, xd, v, method, h, measure.chunk(p, n, cfg))
         cmp.add(weight * exact_hv, weight * numerical, tolerance(along, cfg, unit), where)
-    return measured("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note)
+    return measured("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note, precision=diff.name)

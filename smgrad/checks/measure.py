@@ -77,6 +77,11 @@ def precision(f, x):
     return xp.dtype(float) if 0 < change < xp.inf and curve <= 1e-3 * change else x.dtype
 
 
+def precision_note(diff, cfg: Config) -> str:
+    """What a report says of differentiating in ``diff`` when the run is in another dtype."""
+    return "" if diff == xp.dtype(cfg.dtype) else f"differentiated in {diff.name}, which the implementation computes in"
+
+
 def choose_method(f, x, scales, cfg: Config) -> tuple[str, str]:
     """The method to use for ``f``, and a note when ``auto`` had to fall back."""
     if cfg.method != "auto":

@@ -125,7 +125,9 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_vjp:
             _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
     step, out = float(xp.max(h)), {}
-    note = "; ".join(filter(None, [basis, fallback, _precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]]))
+    note = "; ".join(
+        filter(None, [basis, fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]])
+    )
     if want_jac:
         rows = [measured("softmax_jacobian", p, jac_cmp, method, step, note, precision=diff.name)]
         if versus_reference:
@@ -142,10 +144,6 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
             rows.append(measured("softmax_backward", p, vjp_ref_cmp, "reference"))
         out["softmax_backward"] = diagnosed(rows, lambda: diagnose.backward(vjp, x, g))
     return out
-
-
-def _precision_note(diff, cfg: Config) -> str:
-    return "" if diff == xp.dtype(cfg.dtype) else f"differentiated in {diff.name}, which the implementation computes in"
 
 
 def _backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
