@@ -28,6 +28,7 @@ NEEDS = {
     "float32_layer.py": {"dtypes": ("float32",)},
     # A batch-wide shift underflows rows far apart: right everywhere but the overflow scenario.
     "global_shift.py": {"scenarios": "typical,peaked,ties"},
+    "pairwise.py": {"max_dim": 100},  # (B, n, n) of gaps per evaluation
 }
 TARGETS = ("onehot", "soft", "smoothed", "index")
 SLOW = ("loops.py", "online.py", "atleast_2d.py")  # Python loops over classes or rows
@@ -44,7 +45,8 @@ def specs() -> list[tuple[str, dict]]:
 
 def runs(seeds: int, dims: list[int]):
     for (spec, need), dtype, dim, seed in itertools.product(specs(), ("float64", "float32"), dims, range(seeds)):
-        if dtype not in need.get("dtypes", (dtype,)) or (dim > 300 and any(s in spec for s in SLOW)):
+        too_large = dim > need.get("max_dim", 300 if any(s in spec for s in SLOW) else dim)
+        if dtype not in need.get("dtypes", (dtype,)) or too_large:
             continue
         for batch in need.get("batch", (1, 3, "dim")):  # a 1-D vector only where written for it
             batch = dim if batch == "dim" else batch

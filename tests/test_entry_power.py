@@ -85,3 +85,36 @@ def test_a_pass_without_power_in_an_entry_is_weak_not_ok():
     assert weak and all(c["status"] == "passed" and c["resolves"] > 0.1 for c in weak)
     table = invoke("check", "--rtol", "0.2", "--scenarios", "typical").stdout
     assert "weak" in table and "could not flag 10 % in an entry" in table
+
+
+LOSS = ("cross_entropy_grad", "cross_entropy_hessian")
+
+
+def loss_rows(report):
+    return {r.name: r for r in report if r.name in LOSS and r.method == "complex"}
+
+
+@pytest.mark.parametrize(("dtype", "error"), CASES)
+@pytest.mark.parametrize("targets", ["onehot", "soft"])
+def test_one_wrong_gradient_entry_fails_the_gradient_and_hessian_checks(dtype, error, targets):
+    """One entry of the loss's gradient, (0, 1), is caught against the loss's own complex
+    step entry by entry; the same class wrong in every row, by the Hessian check."""
+    for dim, seeds in ((10, range(10)), (100, range(2))):
+        for seed in seeds:
+            options = dict(dim=dim, dtype=dtype, seed=seed, scenarios="typical", targets=targets)
+            rows = loss_rows(smgrad.check(one_entry.OneGradEntry(error), **options))
+            assert rows["cross_entropy_grad"].status == "failed", (dim, seed, rows)
+            assert rows["cross_entropy_grad"].worst[0].index == (0, 1)
+            rows = loss_rows(smgrad.check(one_entry.OneGradEntry(error, every_row=True), **options))
+            assert rows["cross_entropy_hessian"].status == "failed", (dim, seed, rows)
+            assert rows["cross_entropy_hessian"].worst[0].index[1] == 1  # row j of the Hessian
+
+
+@pytest.mark.parametrize(("dtype", "error"), [("float32", 1e-3), ("float64", 1e-10)])
+def test_what_a_loss_check_resolves_is_below_what_it_catches(dtype, error):
+    for dim in (10, 100):
+        rows = loss_rows(smgrad.check(one_entry.OneGradEntry(0.0), dim=dim, dtype=dtype, seed=3, scenarios="typical"))
+        assert set(rows) == set(LOSS) and {r.status for r in rows.values()} == {"passed"}, rows
+        assert all(r.resolves < error for r in rows.values()), rows
+        # The float32 run is differentiated in float64, which the code computes in.
+        assert dtype == "float64" or {r.precision for r in rows.values()} == {"float64"}

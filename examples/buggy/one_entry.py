@@ -25,3 +25,30 @@ class OneEntry:
 
     def softmax_backward(self, x, grad_y):
         return np.einsum("...ij,...i->...j", self.softmax_jacobian(x), grad_y)
+
+
+class OneGradEntry:
+    """BUG: the cross-entropy gradient is exact except entry (0, j) (first sample, class j),
+    times 1 + ERROR; with every_row, class j of every row (a function of each row alone,
+    whose Hessian is then wrong in row j). The loss is right.
+
+    smgrad check --impl examples/buggy/one_entry.py:OneGradEntry --dim 300 --dtype float32
+    """
+
+    def __init__(self, error=1e-3, j=1, every_row=False):
+        self.error, self.j, self.every_row = error, j, every_row
+
+    def cross_entropy(self, x, target):
+        z = x - x.max(axis=-1, keepdims=True)
+        log_y = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        return -np.sum(target * log_y) / (x.shape[0] if x.ndim > 1 else 1)
+
+    def cross_entropy_grad(self, x, target):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        y = e / e.sum(axis=-1, keepdims=True)
+        g = (y * target.sum(axis=-1, keepdims=True) - target) / (x.shape[0] if x.ndim > 1 else 1)
+        if self.every_row or g.ndim == 1:
+            g[..., self.j] *= 1 + self.error
+        else:
+            g[0, self.j] *= 1 + self.error
+        return g
