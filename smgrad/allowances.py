@@ -225,3 +225,9 @@ class Gradient(_Entries):
 
     def _exact(self, x, cols):
         return analytic.cross_entropy_grad(x, self.t, "none")[:, cols].T[:, :, None]
+
+    def along(self, v):
+        """The user's rounding in ``<g, v_k>`` per row ``(K, N)`` for directions ``v``
+        (K, N, n): ``sum_j u_j |v_kj|`` in units of ``eps K`` (the numerical side is the
+        caller's)."""
+        return eps(self.dtype) * self.K[:, 0][None] * xp.sum(self.u[None] * xp.abs(v.astype(float)), axis=-1)

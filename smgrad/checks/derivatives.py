@@ -66,7 +66,7 @@ def _gradient_pass(impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str
     if v is not None:
         projected = weight * plan.along(f, xd, v, method, h, measure.chunk(p, 1, cfg))[..., 0]  # (K, B)
         row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
-        along = tolerance(bound(along_scales(scales, method)), cfg, unit)
+        along = tolerance(bound(along_scales(scales, method)) + weight * allow.along(v), cfg, unit)
         cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, along, row_of)
     step = float(xp.max(h))
     rows = [measured("cross_entropy_grad", p, cmp, method, step, note, precision=diff.name)]
