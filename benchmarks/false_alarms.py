@@ -3,6 +3,7 @@ variants in benchmarks/correct_variants, which round differently) over seeds, di
 dtypes, batch shapes and target kinds; prints the runs and every alarm.
 
     python benchmarks/false_alarms.py [--seeds 10] [--dims 2,3,10,100,300,1000] [--jobs 2]
+    python benchmarks/false_alarms.py --mode fast --dims 10,100   # fast mode where full is the default
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def specs() -> list[tuple[str, dict]]:
     return out
 
 
-def runs(seeds: int, dims: list[int]):
+def runs(seeds: int, dims: list[int], mode: str = "auto"):
     for (spec, need), dtype, dim, seed in itertools.product(specs(), ("float64", "float32"), dims, range(seeds)):
         too_large = dim > need.get("max_dim", 300 if any(s in spec for s in SLOW) else dim)
         if dtype not in need.get("dtypes", (dtype,)) or too_large:
@@ -51,7 +52,7 @@ def runs(seeds: int, dims: list[int]):
         for batch in need.get("batch", (1, 3, "dim")):  # a 1-D vector only where written for it
             batch = dim if batch == "dim" else batch
             for targets in need.get("targets", ("onehot", "soft", "smoothed")):
-                run = dict(dim=dim, seed=seed, dtype=dtype, batch=batch, **_targets(targets))
+                run = dict(dim=dim, seed=seed, dtype=dtype, batch=batch, mode=mode, **_targets(targets))
                 yield spec, run | ({"scenarios": need["scenarios"]} if "scenarios" in need else {})
 
 
@@ -74,11 +75,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--dims", default="2,3,10,100,300,1000")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--mode", choices=("auto", "full", "fast"), default="auto")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
     t0, total, alarms = time.perf_counter(), collections.Counter(), collections.Counter()
     with multiprocessing.Pool(args.jobs) as pool:
-        for spec, options, bad in pool.imap_unordered(one, runs(args.seeds, dims), chunksize=4):
+        for spec, options, bad in pool.imap_unordered(one, runs(args.seeds, dims, args.mode), chunksize=4):
             name = pathlib.Path(spec).name
             total[name] += 1
             if bad:

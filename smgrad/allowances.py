@@ -36,7 +36,7 @@ within the step). The backward's real-step side stays that of the whole contract
 from __future__ import annotations
 
 from smgrad import analytic, bounds, numdiff
-from smgrad.backend import eps, quietly, tiny, xp
+from smgrad.backend import eps, generator, quietly, tiny, xp
 
 SHIFT = 4.0  # eps y_i, where an implementation's shift is seen to take up the imaginary part
 WHOLE_SHIFT_PROBE = 2 * 10**5  # up to this many entries (B n^2) the shift is probed on all of J
@@ -73,14 +73,22 @@ class _Entries:
 
     def shifts(self, f, xd) -> None:
         """Measure the allowance for a shift that takes up the imaginary part (module
-        docstring) on a sample of columns, where the whole derivative is too large to look
-        at first: the batch's largest logit's column, every row's maxima (ties too), the
-        first, row 0's smallest and the middle one, in one call (a maximum over the
-        whole stack shifts every copy by the ih of the copy that perturbs it)."""
+        docstring) where the pass's own columns are not looked at whole first: on every
+        column where ``B n^2 <= WHOLE_SHIFT_PROBE``, else on the batch's largest logit's
+        column, every row's maxima (ties too), the first, row 0's smallest and the middle
+        one, and random ones up to that many entries, in one call (a maximum over the
+        whole stack shifts every copy by the ih of the copy that perturbs it, and the
+        digits lost vary from entry to entry)."""
         x = xd.real.astype(float)
         n = x.shape[-1]
-        tied = xp.nonzero(xp.any(x == xp.max(x, axis=-1, keepdims=True), axis=0))[0][:8]
-        cols = xp.unique(xp.asarray([int(xp.argmax(x)) % n, 0, int(xp.argmin(x[0])), n // 2, *tied.tolist()]))
+        spare = WHOLE_SHIFT_PROBE // x.size
+        if spare >= n:
+            cols = xp.arange(n)
+        else:
+            tied = xp.nonzero(xp.any(x == xp.max(x, axis=-1, keepdims=True), axis=0))[0][:8]
+            some = generator(0, 29).permutation(n)[:spare]
+            special = [int(xp.argmax(x)) % n, 0, int(xp.argmin(x[0])), n // 2, *tied.tolist()]
+            cols = xp.unique(xp.asarray([*special, *some.tolist()]))
         try:
             with quietly():
                 D = numdiff.directional(f, numdiff.Coordinates(xd, cols), "complex", self.h)
