@@ -27,8 +27,10 @@ NEEDS = {
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
     "forward_first.py": {"object": "ForwardFirst"},
     "float32_layer.py": {"dtypes": ("float32",)},
-    # A batch-wide shift underflows rows far apart: right everywhere but the overflow scenario.
-    "global_shift.py": {"scenarios": "typical,peaked,ties"},
+    # A batch-wide shift underflows rows far below the batch's maximum: wrong in overflow, and
+    # in peaked rows lose digits to subnormals (3e-6 of an entry at dim 100, seed 2), which
+    # row_independence rightly flags (a maximum over the batch); right in typical and ties.
+    "global_shift.py": {"scenarios": "typical,ties"},
     "pairwise.py": {"max_dim": 100},  # (B, n, n) of gaps per evaluation
 }
 TARGETS = ("onehot", "soft", "smoothed", "index")
