@@ -38,7 +38,9 @@ def check(impl=None, progress=None, **values) -> Report:
     first = configs[0]
     target = impl if impl is not None else first.impl
     with usercode.interrupts():
-        implementation, other = both_shapes(target, first.batch is None, first.targets, first.reduction, first.timeout)
+        implementation, other = both_shapes(
+            target, first.batch is None, first.targets, first.reduction, first.timeout, first.array, first.device
+        )
         vectors = []  # the 1-D adaptation, made only if a case asks for it
 
         def vector():

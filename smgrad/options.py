@@ -23,6 +23,7 @@ SCENARIOS = ("typical", "peaked", "overflow", "ties")
 TARGETS = ("onehot", "soft", "index")
 MODES = ("auto", "full", "fast")
 FORMATS = ("table", "json", "markdown")
+ARRAYS = ("auto", "numpy", "torch", "jax")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ TABLE = (
         "Your implementation: path/to/file.py or package.module, optionally :object.",
         metavar="SPEC",
     ),
+    Option(
+        "array",
+        params.Choice(ARRAYS),
+        "auto",
+        "The arrays your functions are called with; auto = torch or jax if the implementation imports it, else numpy.",
+    ),
+    Option("device", params.Device(), "cpu", "Where torch or jax arrays live: cpu, cuda or cuda:N."),
     Option(
         "mode",
         params.Choice(MODES),

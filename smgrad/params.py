@@ -195,6 +195,22 @@ class ChoiceList(click.ParamType):
         return tuple(dict.fromkeys(names))
 
 
+class Device(click.ParamType):
+    """A device for torch or JAX arrays: ``cpu``, ``cuda`` or ``cuda:N``."""
+
+    name = "cpu|cuda|cuda:N"
+    value_type = str
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            self.fail(f"expected cpu, cuda or cuda:N, got {_kind(value)}", param, ctx)
+        device = value.strip().lower()
+        kind, _, index = device.partition(":")
+        if device in ("cpu", "cuda") or (kind == "cuda" and index.isdigit()):
+            return device
+        self.fail(f"expected cpu, cuda or cuda:N, got {value!r}", param, ctx)
+
+
 class Choice(click.Choice):
     """One of a set; a value of another type is refused in the same words as the others."""
 

@@ -14,7 +14,7 @@ from smgrad.config import Config
 STATUSES = ("passed", "failed", "skipped", "error", "inconclusive")
 FAILING = ("failed", "error", "inconclusive")  # statuses that keep a run from passing
 WEAK = 0.1  # a pass whose power (resolves) is worse than this is reported as weak
-SCHEMA_VERSION = 3  # of smgrad/schema.json; a change to the JSON's shape is a new version
+SCHEMA_VERSION = 4  # of smgrad/schema.json; a change to the JSON's shape is a new version
 
 
 def schema() -> dict:
@@ -105,6 +105,7 @@ class Report:
     config_file: str | None = None  # the pyproject.toml whose [tool.smgrad] was applied
     hints: tuple[str, ...] = ()  # what the results as a whole suggest to try
     covered: tuple[str, ...] = ()  # what a default run covered beyond its batch and targets, or not
+    arrays: str = "numpy"  # what the implementation was called with: "torch 2.13.0 tensors on cpu"
 
     def __post_init__(self):
         self.runs = self.runs or [self.config]
@@ -157,6 +158,7 @@ class Report:
         for key in ("dim", "seed", "dtype"):
             d[key] = list(dict.fromkeys(getattr(c, key) for c in self.runs))
         d["config_file"] = self.config_file
+        d["arrays"] = self.arrays
         return d
 
     def to_json(self, indent: int | None = 2) -> str:

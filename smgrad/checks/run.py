@@ -77,10 +77,19 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
             seed=config.seed,
             dtype=config.dtype,
             diagnosis=(r.diagnosis or diagnose.OVERFLOW) if i in overflow else r.diagnosis,
+            message=_derived(impl, r),
         )
         for i, r in enumerate(ordered)
     ]
-    return Report(config, labelled, impl.name, hints=_hints(labelled, config))
+    return Report(config, labelled, impl.name, hints=_hints(labelled, config), arrays=impl.arrays)
+
+
+def _derived(impl: Implementation, r: CheckResult) -> str:
+    """The result's message, saying first that the backward checked is autograd's."""
+    derived = impl.derived.get(r.name)
+    if derived is None or r.method == "reference" or r.status == "skipped":
+        return r.message
+    return "; ".join(filter(None, [derived, r.message]))
 
 
 def _hints(results: list[CheckResult], config: Config) -> tuple[str, ...]:
@@ -126,7 +135,9 @@ def run_all(
     for case in cases:
         extra = run(case.config, vector if case.config.batch is None else impl, step)
         results += [dataclasses.replace(r, covers=case.covers) for r in extra]
-    return Report(first.config, results, first.implementation, list(configs), hints=hints, covered=covered)
+    return Report(
+        first.config, results, first.implementation, list(configs), hints=hints, covered=covered, arrays=first.arrays
+    )
 
 
 def _overflow_only(results: list[CheckResult]) -> set[int]:

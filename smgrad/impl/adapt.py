@@ -10,34 +10,37 @@ import os
 from collections.abc import Callable
 
 from smgrad.backend import as_array, is_complex, xp
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
+from smgrad.impl import autograd, builtin
+from smgrad.impl.arrays import Arrays, arrays_for
 from smgrad.impl.load import functions_of, instance, load, spec_of
 from smgrad.impl.protocol import NAMES, Implementation, Recorder, reference
 from smgrad.usercode import ImplementationError, Overran, call
 
 
 class _Watch:
-    """Calls one user function and checks what it did: copies of the inputs are passed
-    and compared afterwards, and the result must be numbers of the expected shape."""
+    """Calls one user function and checks what it did: copies of the inputs are passed,
+    as arrays of the implementation's library, and compared afterwards, and the result
+    must be numbers of the expected shape."""
 
-    def __init__(self, name: str, f: Callable, recorder: Recorder, timeout: float):
-        self.name, self.f, self.recorder, self.timeout = name, f, recorder, timeout
+    def __init__(self, name: str, f: Callable, recorder: Recorder, timeout: float, arrays: Arrays):
+        self.name, self.f, self.recorder, self.timeout, self.arrays = name, f, recorder, timeout, arrays
 
     def __call__(self, *args, shape: tuple[int, ...]):
         hung = self.recorder.hung.get(self.name)  # by name: every watch of that function
         if hung is not None:  # it overran once: every check of it fails, without the wait
             raise ImplementationError(f"{hung} (not called again)")
-        given = [xp.array(a, copy=True) for a in args]
+        given = [self.arrays.to(xp.array(a, copy=True)) for a in args]
         try:
             out = call(self.name, self.f, *given, timeout=self.timeout)
         except Overran as e:
             self.recorder.hung[self.name] = e
             raise
         for label, before, after in zip(("x", "second argument"), args, given, strict=False):
-            if not xp.array_equal(before, after, equal_nan=True):
+            if not xp.array_equal(before, self.arrays.back(after), equal_nan=True):
                 self.recorder.current.note(self.name, "in place", f"changed its input {label} in place")
         try:
-            result = as_array(out)  # the one conversion of what an implementation returns
+            result = as_array(self.arrays.back(out))  # the one conversion of what an implementation returns
         except Exception as e:
             raise ImplementationError(f"{self.name} returned {type(out).__name__}, not an array: {e}") from None
         if result.dtype == object or not (xp.issubdtype(result.dtype, xp.number) or result.dtype == bool):
@@ -50,10 +53,12 @@ class _Watch:
             )
         x = args[0]
         if not is_complex(x):
+            got = self.arrays.dtype_of(out) or str(result.dtype)
+            want = self.arrays.dtype_of(given[0])
             if is_complex(result) or not xp.issubdtype(result.dtype, xp.floating):
-                raise ImplementationError(f"{self.name} returned {result.dtype} for {x.dtype} input")
-            if result.dtype != x.dtype:  # a scalar loss too: the dtype asked for is the dtype returned
-                self.recorder.current.note(self.name, "dtype", f"returned {result.dtype} for {x.dtype} input (dtype)")
+                raise ImplementationError(f"{self.name} returned {got} for {want} input")
+            if got != want:  # a scalar loss too: the dtype asked for is the dtype returned
+                self.recorder.current.note(self.name, "dtype", f"returned {got} for {want} input (dtype)")
         return result
 
 
@@ -83,6 +88,7 @@ def adapt(
     reduction: str,
     timeout: float = 0.0,
     like: Implementation | None = None,
+    arrays: Arrays | None = None,
 ) -> Implementation:
     """The user's functions as an :class:`Implementation` on rows.
 
@@ -90,10 +96,14 @@ def adapt(
     ``targets="index"``: the loss functions take integer class ids, not dense targets.
     ``timeout``: seconds one call may take (0: no limit). ``like``: an adaptation of the
     same functions whose watchers (what was noted, a function that hung) this one shares.
+    ``arrays``: the library the functions are called with (numpy by default); a backward
+    it can derive from a forward by autograd stands in for a missing one.
     """
     recorder = like.recorder if like is not None else Recorder()
+    arrays = arrays or Arrays()
+    found, derived = autograd.derive(found, arrays)
     if not recorder.watches:
-        recorder.watches = {k: _Watch(k, f, recorder, timeout) for k, f in found.items()}
+        recorder.watches = {k: _Watch(k, f, recorder, timeout, arrays) for k, f in found.items()}
     watch = recorder.watches
 
     def target(T):
@@ -137,41 +147,58 @@ def adapt(
     ordered = {}
     for backward, (forward, taken) in FORWARD_OF.items():
         if backward in found and forward in found:
-            w = _Watch(backward, _after(found[forward], found[backward], taken), recorder, timeout)
+            w = _Watch(backward, _after(found[forward], found[backward], taken), recorder, timeout, arrays)
             if backward == "softmax_backward":
                 ordered[backward] = lambda X, G, w=w: rows(w, X, G, out=(n_of(X),))
             else:
                 ordered[backward], ordered["row_gradients"] = gradients(w)
-    return Implementation(name=name, recorder=recorder, ordered=ordered, **impl)
+    return Implementation(
+        name=name, recorder=recorder, ordered=ordered, arrays=arrays.describe(), derived=derived, **impl
+    )
 
 
-def both_shapes(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0):
+def both_shapes(
+    impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0, array: str = "auto", device: str = "cpu"
+):
     """``(implementation, other)``: :func:`as_implementation` of ``impl``, and a callable
     giving it adapted to the other shape (1-D if ``vector`` is False), sharing its
     watchers, or None where it cannot be (an :class:`Implementation` given is both)."""
-    first = as_implementation(impl, vector, targets, reduction, timeout)
+    first = as_implementation(impl, vector, targets, reduction, timeout, array, device)
     if impl is None or isinstance(impl, Implementation):
         return first, lambda: first
-    found = {name: w.f for name, w in first.recorder.watches.items()}
-    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, like=first)
+    found = {name: w.f for name, w in first.recorder.watches.items() if name not in first.derived}
+    arrays = next(iter(first.recorder.watches.values())).arrays
+    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, first, arrays)
 
 
-def as_implementation(impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0) -> Implementation:
+def as_implementation(
+    impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0, array: str = "auto", device: str = "cpu"
+) -> Implementation:
     """Anything that names or holds the protocol functions, as an :class:`Implementation`:
     a SPEC string or path, a module, a class, an instance, a namespace, a mapping, or an
-    :class:`Implementation` already. None is the reference."""
+    :class:`Implementation` already; ``torch`` or ``jax``: that library's own softmax and
+    cross-entropy. None is the reference. Its functions are called with arrays of
+    ``array`` (``auto``: the library the implementation imported) on ``device``."""
     if impl is None:
+        if array not in ("auto", "numpy") or device != "cpu":
+            given = f"{opt('array')} {array}" if array not in ("auto", "numpy") else f"{opt('device')} {device}"
+            raise UsageError(f"{given}: the reference is numpy, on the CPU; give {opt('impl')} torch, jax or yours")
         return reference(reduction)
     if isinstance(impl, Implementation):
         return impl
     if isinstance(impl, os.PathLike):
         impl = os.fspath(impl)
+    if isinstance(impl, str) and impl in builtin.LIBRARIES:
+        arrays = arrays_for(impl if array == "auto" else array, device)
+        return adapt(builtin.functions(impl, reduction), impl, vector, targets, reduction, timeout, arrays=arrays)
     if isinstance(impl, str):
-        return adapt(load(impl, timeout), impl, vector, targets, reduction, timeout)
-    name = spec_of(impl)
-    if inspect.isclass(impl):
-        impl = instance(name, impl, timeout)
-    found = functions_of(impl)
-    if not found:
-        raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
-    return adapt(found, name, vector, targets, reduction, timeout)
+        found, name = load(impl, timeout), impl
+    else:
+        name = spec_of(impl)
+        if inspect.isclass(impl):
+            impl = instance(name, impl, timeout)
+        found = functions_of(impl)
+        if not found:
+            raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
+    arrays = arrays_for(array, device, found.values())
+    return adapt(found, name, vector, targets, reduction, timeout, arrays=arrays)

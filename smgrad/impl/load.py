@@ -29,7 +29,7 @@ def load(spec: str, timeout: float = 0.0) -> dict[str, Callable]:
     load_from = _import_file if _looks_like_path(target) else _import_module
     module = load_from(spec, target, timeout)
     holder = _attribute(spec, module, attribute, timeout) if attribute else module
-    found = functions_of(holder)
+    found = functions_of(holder) or (forward_of(spec, holder, timeout) if attribute else {})
     if not found:
         holders = [] if attribute else _classes_with_functions(module)
         hint = f"; name one of its classes that does: {', '.join(f'{target}:{c}' for c in holders)}" if holders else ""
@@ -122,6 +122,32 @@ def functions_of(holder) -> dict[str, Callable]:
     return found
 
 
+def forward_of(spec: str, holder, timeout: float) -> dict[str, Callable]:
+    """One callable named by ``:object`` that is a forward — a function, a
+    ``torch.autograd.Function`` subclass (its ``apply``), an ``nn.Module`` — as ``softmax``
+    if it takes one argument, ``cross_entropy`` if two; its backward is then its
+    library's autograd (:mod:`smgrad.impl.autograd`). ``{}`` for anything else."""
+    if inspect.isclass(holder) and callable(getattr(holder, "apply", None)) and hasattr(holder, "backward"):
+        f, signature_of, skip = holder.apply, holder.forward, 1  # forward(ctx, *inputs)
+    elif inspect.isclass(holder):
+        if not callable(getattr(holder, "forward", None)):
+            return {}
+        f = _construct(spec, holder, timeout)
+        signature_of, skip = f.forward, 0
+    elif callable(holder):
+        f, signature_of, skip = holder, getattr(holder, "forward", holder), 0
+    else:
+        return {}
+    try:
+        parameters = list(inspect.signature(signature_of).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return {}
+    required = [
+        p for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return {1: {"softmax": f}, 2: {"cross_entropy": f}}.get(len(required), {})
+
+
 def spec_of(holder) -> str:
     """How to name an object given in place of a SPEC: its module's file (or
     ``file.py:Name`` for a class or function), as ``--impl`` would take it."""
@@ -150,6 +176,10 @@ def instance(spec: str, cls, timeout: float):
     class itself. A constructor that raises is said, not swallowed."""
     if all(isinstance(inspect.getattr_static(cls, n, None), (staticmethod, classmethod)) for n in functions_of(cls)):
         return cls
+    return _construct(spec, cls, timeout)
+
+
+def _construct(spec: str, cls, timeout: float):
     try:
         return call(f"{cls.__name__}()", cls, timeout=timeout)
     except ImplementationError as e:

@@ -62,6 +62,9 @@ class Implementation:
     row_gradients: Callable | None = None
     softmax_jacobian_block: Callable | None = None
     is_reference: bool = False
+    arrays: str = "numpy"  # what the functions are called with, and where: "torch 2.13.0 tensors on cpu"
+    # Backward functions the library's autograd derived from a forward: name -> what it is.
+    derived: Mapping[str, str] = field(default_factory=dict, compare=False)
     # The backward functions called after their forward at the same input (name -> function).
     ordered: Mapping[str, Callable] = field(default_factory=dict, compare=False, repr=False)
     recorder: Recorder = field(default_factory=Recorder, compare=False, repr=False)

@@ -127,6 +127,8 @@ def report_renderables(report: Report) -> list:
     else:
         heading = ["smgrad check", report.implementation, f"dim {c.dim}", batch, c.dtype, f"seed {c.seed}"]
     notes = []
+    if report.arrays != "numpy":
+        notes.append(f"called with {report.arrays}")
     if report.config_file:
         notes.append(f"defaults from [tool.smgrad] in {report.config_file}")
     if c.resolved_mode == "fast":

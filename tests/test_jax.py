@@ -1,0 +1,38 @@
+"""Implementations on JAX arrays (issue 13, parts 1 and 2): the backward jax.vjp derives
+from a forward, a custom_vjp rule that is wrong, and ``--impl jax``. Skipped where JAX is
+not installed (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import EXAMPLES
+
+import smgrad
+
+jax = pytest.importorskip("jax")
+
+JAX = EXAMPLES / "jax"
+
+
+def failing(report):
+    bad = ("failed", "error", "inconclusive")
+    return [(r.name, r.scenario, r.method, r.message) for r in report if r.status in bad]
+
+
+@pytest.mark.parametrize("name", ["functions.py", "jax"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dim", [2, 10, 100])
+def test_correct_jax_implementations_pass(name, dtype, dim):
+    spec = name if name == "jax" else JAX / name
+    for seed in range(2):
+        report = smgrad.check(spec, dim=dim, dtype=dtype, seed=seed)
+        assert report.passed, failing(report)
+        assert report.arrays.startswith("jax")
+    backward = [r for r in report if r.name == "softmax_backward" and r.method not in (None, "reference")]
+    assert backward and all(r.message.startswith("jax.vjp of softmax") for r in backward)
+
+
+def test_a_custom_vjp_rule_with_only_the_diagonal_is_caught():
+    report = smgrad.check(JAX / "custom_vjp_diagonal.py", batch=3)
+    assert {r.name for r in report if r.status == "failed"} == {"softmax_backward"}, failing(report)
+    assert any("only the diagonal" in (r.diagnosis or "") for r in report if r.status == "failed")

@@ -1,0 +1,110 @@
+"""Implementations on torch tensors (issue 13, parts 1 and 2): called with torch tensors of
+the run's dtype, a backward autograd derives from a forward checked as training runs it,
+torch's own functions (``--impl torch``), and a numpy run that never imports torch.
+Skipped where torch is not installed (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES, invoke, one_line_error
+
+import smgrad
+
+torch = pytest.importorskip("torch")
+
+TORCH = EXAMPLES / "torch"
+CORRECT = ["functions.py", "autograd_function.py:Softmax", "module.py:SoftCrossEntropy", "torch"]
+
+
+def spec(name: str) -> str:
+    return name if name == "torch" else str(TORCH / name)
+
+
+def failing(report):
+    return [
+        (r.name, r.scenario, r.method, r.message) for r in report if r.status in ("failed", "error", "inconclusive")
+    ]
+
+
+@pytest.mark.parametrize("name", CORRECT)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dim", [2, 10, 100])
+def test_correct_torch_implementations_pass(name, dtype, dim):
+    for seed in range(2):
+        report = smgrad.check(spec(name), dim=dim, dtype=dtype, seed=seed)
+        assert report.passed, failing(report)
+        assert report.arrays.startswith("torch")
+
+
+def test_a_backward_autograd_derives_is_checked_and_said_to_be():
+    report = smgrad.check(spec("autograd_function.py:Softmax"), scenarios="typical", batch=3)
+    backward = [r for r in report if r.name == "softmax_backward" and r.method != "reference"]
+    assert backward and all(r.status == "passed" for r in backward)
+    assert all(r.message.startswith("torch.autograd of softmax") for r in backward)
+    grad = [r for r in smgrad.check(spec("module.py:SoftCrossEntropy"), scenarios="typical") if r.method == "complex"]
+    assert not grad  # autograd's gradient is not the complex step's: real steps
+    assert report.to_dict()["config"]["arrays"].startswith("torch")
+
+
+def test_a_hand_written_backward_with_only_its_diagonal_is_caught():
+    report = smgrad.check(spec("diagonal_backward.py:Softmax"), batch=3)
+    failed = {r.name for r in report if r.status == "failed"}
+    assert failed == {"softmax_backward"}, failing(report)
+    assert any("only the diagonal" in (r.diagnosis or "") for r in report if r.status == "failed")
+
+
+def test_a_forward_autograd_cannot_follow_fails_its_backward_with_autograds_words(tmp_path):
+    (tmp_path / "detached.py").write_text(
+        "import torch\ndef softmax(x):\n    return torch.softmax(x.detach(), dim=-1)\n"
+    )
+    report = smgrad.check(tmp_path / "detached.py", scenarios="typical", batch=2)
+    assert {r.status for r in report if r.name == "softmax"} == {"passed"}
+    backward = [r for r in report if r.name == "softmax_backward"]
+    assert backward and {r.status for r in backward} == {"error"}
+    assert "does not require grad" in backward[0].message
+
+
+def test_the_dtype_returned_is_checked_in_torchs_words(tmp_path):
+    (tmp_path / "upcast.py").write_text("import torch\ndef softmax(x):\n    return torch.softmax(x.double(), dim=-1)\n")
+    report = smgrad.check(tmp_path / "upcast.py", dtype="float32", scenarios="typical", batch=2)
+    softmax = [r for r in report if r.name == "softmax"]
+    assert {r.status for r in softmax} == {"failed"}
+    assert "returned float64 for float32 input" in softmax[0].message
+
+
+def test_torch_code_given_numpy_arrays_fails_its_checks():
+    report = smgrad.check(spec("functions.py"), array="numpy", scenarios="typical", batch=2)
+    assert report.arrays == "numpy" and not report.passed
+
+
+def test_a_device_that_is_not_there_is_a_usage_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    line = one_line_error(invoke("check", "--impl", spec("functions.py"), "--device", "cuda"))
+    assert "--device cuda: torch finds no CUDA device" in line and "--device cpu" in line
+    line = one_line_error(invoke("check", "--device", "gpu0"))
+    assert "expected cpu, cuda or cuda:N" in line
+    line = one_line_error(invoke("check", "--device", "cuda"))
+    assert "--device cuda: the reference is numpy, on the CPU; give --impl torch" in line
+    line = one_line_error(invoke("check", "--impl", "examples/correct/numpy_layer.py", "--device", "cuda:1"))
+    assert "--device cuda:1: numpy arrays live on the CPU; give --array torch or jax" in line
+
+
+def test_a_numpy_run_never_imports_torch():
+    code = (
+        "import sys, smgrad\n"
+        "assert smgrad.check(dim=3, scenarios='typical').passed\n"
+        "assert smgrad.check('examples/correct/numpy_layer.py', dim=3, scenarios='typical').passed\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jax')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=EXAMPLES.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_missing_library_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jax", None)  # import jax raises ImportError
+    line = one_line_error(invoke("check", "--impl", "jax"))
+    assert "--array jax needs jax installed: pip install 'smgrad[jax]'" in line
