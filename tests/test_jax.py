@@ -21,11 +21,13 @@ def failing(report):
 
 @pytest.mark.parametrize("name", ["functions.py", "jax"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("dim", [2, 10, 100])
-def test_correct_jax_implementations_pass(name, dtype, dim):
+def test_correct_jax_implementations_pass(name, dtype):
+    """JAX compiles each new shape (about 70 ms on this machine) and a check calls with
+    over a hundred, so the suite runs dim 10 in the typical and peaked scenarios, one
+    batch shape (a default run at dim 10 takes about 30 s)."""
     spec = name if name == "jax" else JAX / name
-    for seed in range(2):
-        report = smgrad.check(spec, dim=dim, dtype=dtype, seed=seed)
+    for dim in (10,):
+        report = smgrad.check(spec, dim=dim, dtype=dtype, batch=3, scenarios="typical,peaked")
         assert report.passed, failing(report)
         assert report.arrays.startswith("jax")
     backward = [r for r in report if r.name == "softmax_backward" and r.method not in (None, "reference")]
@@ -33,6 +35,6 @@ def test_correct_jax_implementations_pass(name, dtype, dim):
 
 
 def test_a_custom_vjp_rule_with_only_the_diagonal_is_caught():
-    report = smgrad.check(JAX / "custom_vjp_diagonal.py", batch=3)
+    report = smgrad.check(JAX / "custom_vjp_diagonal.py", batch=3, scenarios="typical,ties")
     assert {r.name for r in report if r.status == "failed"} == {"softmax_backward"}, failing(report)
     assert any("only the diagonal" in (r.diagnosis or "") for r in report if r.status == "failed")
