@@ -93,6 +93,12 @@ TABLE = (
     ),
     Option("device", params.Device(), "cpu", "Where torch or jax arrays live: cpu, cuda or cuda:N."),
     Option(
+        "allow_inplace",
+        params.FLAG,
+        False,
+        "A function that overwrites its input (a kernel's memory trick) gets a note, not a failure.",
+    ),
+    Option(
         "mode",
         params.Choice(MODES),
         "auto",
@@ -229,6 +235,8 @@ def command_line(runs: list, implementation: str = "reference", covered: bool = 
         value = getattr(first, o.name)
         if o.grid:
             words += [o.cli_flag, shown_values(runs, o.name)]
+        elif o.type is params.FLAG:
+            words += [o.cli_flag] if value else []
         elif (o.name in ALWAYS and not (covered and o.name == "batch")) or value != defaults[o.name]:
             words += [o.cli_flag, _written(value)]
     line = shlex.join(words)

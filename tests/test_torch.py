@@ -110,3 +110,20 @@ def test_a_missing_library_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)  # import jax raises ImportError
     line = one_line_error(invoke("check", "--impl", "jax"))
     assert "--array jax needs jax installed: pip install 'smgrad[jax]'" in line
+
+
+def test_a_kernel_that_stores_its_gradient_in_the_logits_is_its_own_finding(tmp_path):
+    """The memory trick of fused kernels: the gradient written into x's buffer."""
+    (tmp_path / "inplace.py").write_text(
+        "import torch\n"
+        "def cross_entropy(x, t):\n"
+        "    return -(t * torch.log_softmax(x, dim=-1)).sum(dim=-1).mean()\n"
+        "def cross_entropy_grad(x, t):\n"
+        "    g = (torch.softmax(x, dim=-1) * t.sum(dim=-1, keepdim=True) - t) / x.shape[0]\n"
+        "    return x.copy_(g)\n"
+    )
+    report = smgrad.check(tmp_path / "inplace.py", scenarios="typical", batch=3)
+    grad = [r for r in report if r.name == "cross_entropy_grad"]
+    assert grad and {r.status for r in grad} == {"failed"}
+    assert "overwrites its input x in place" in grad[0].message
+    assert smgrad.check(tmp_path / "inplace.py", scenarios="typical", batch=3, allow_inplace=True).passed

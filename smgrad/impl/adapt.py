@@ -38,7 +38,7 @@ class _Watch:
             raise
         for label, before, after in zip(("x", "second argument"), args, given, strict=False):
             if not xp.array_equal(before, self.arrays.back(after), equal_nan=True):
-                self.recorder.current.note(self.name, "in place", f"changed its input {label} in place")
+                self.recorder.current.note(self.name, "in place", f"overwrites its input {label} in place")
         try:
             result = as_array(self.arrays.back(out))  # the one conversion of what an implementation returns
         except Exception as e:
