@@ -4,12 +4,14 @@ dtypes, batch shapes and target kinds; prints the runs and every alarm.
 
     python benchmarks/false_alarms.py [--seeds 10] [--dims 2,3,10,100,300,1000] [--jobs 2]
     python benchmarks/false_alarms.py --mode fast --dims 10,100   # fast mode where full is the default
+    python benchmarks/false_alarms.py --frameworks --only torch --dims 10,1000 --batches 3
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import itertools
 import multiprocessing
 import pathlib
@@ -37,21 +39,32 @@ TARGETS = ("onehot", "soft", "smoothed", "index")
 SLOW = ("loops.py", "online.py", "atleast_2d.py")  # Python loops over classes or rows
 
 
-def specs() -> list[tuple[str, dict]]:
+# The correct torch and JAX examples, and the libraries' own functions (--frameworks).
+FRAMEWORKS = {
+    "torch": ["torch/functions.py", "torch/autograd_function.py:Softmax", "torch/module.py:SoftCrossEntropy", "torch"],
+    "jax": ["jax/functions.py", "jax"],
+}
+
+
+def specs(frameworks: bool = False, only: str = "") -> list[tuple[str, dict]]:
     out = []
     for path in sorted(CORRECT.glob("*.py")) + sorted((HERE / "correct_variants").glob("*.py")):
         need = NEEDS.get(path.name, {})
         spec = f"{path}:{need['object']}" if "object" in need else str(path)
         out.append((spec, need))
-    return out
+    for library, names in FRAMEWORKS.items():
+        if frameworks and importlib.util.find_spec(library) is not None:
+            out += [(name if name == library else str(HERE.parent / "examples" / name), {}) for name in names]
+    return [(spec, need) for spec, need in out if only in spec]
 
 
-def runs(seeds: int, dims: list[int], mode: str = "auto"):
-    for (spec, need), dtype, dim, seed in itertools.product(specs(), ("float64", "float32"), dims, range(seeds)):
+def runs(seeds: int, dims: list[int], mode: str = "auto", frameworks=False, only="", batches=(1, 3, "dim")):
+    every = itertools.product(specs(frameworks, only), ("float64", "float32"), dims, range(seeds))
+    for (spec, need), dtype, dim, seed in every:
         too_large = dim > need.get("max_dim", 300 if any(s in spec for s in SLOW) else dim)
         if dtype not in need.get("dtypes", (dtype,)) or too_large:
             continue
-        for batch in need.get("batch", (1, 3, "dim")):  # a 1-D vector only where written for it
+        for batch in need.get("batch", batches):  # a 1-D vector only where written for it
             batch = dim if batch == "dim" else batch
             for targets in need.get("targets", ("onehot", "soft", "smoothed")):
                 run = dict(dim=dim, seed=seed, dtype=dtype, batch=batch, mode=mode, **_targets(targets))
@@ -78,11 +91,16 @@ def main() -> None:
     parser.add_argument("--dims", default="2,3,10,100,300,1000")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mode", choices=("auto", "full", "fast"), default="auto")
+    parser.add_argument("--frameworks", action="store_true", help="also the torch and JAX examples installed")
+    parser.add_argument("--only", default="", help="only the implementations whose SPEC contains this")
+    parser.add_argument("--batches", default="1,3,dim")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
+    batches = tuple(b if b == "dim" else int(b) for b in args.batches.split(","))
     t0, total, alarms = time.perf_counter(), collections.Counter(), collections.Counter()
     with multiprocessing.Pool(args.jobs) as pool:
-        for spec, options, bad in pool.imap_unordered(one, runs(args.seeds, dims, args.mode), chunksize=4):
+        jobs = runs(args.seeds, dims, args.mode, args.frameworks, args.only, batches)
+        for spec, options, bad in pool.imap_unordered(one, jobs, chunksize=4):
             name = pathlib.Path(spec).name
             total[name] += 1
             if bad:
