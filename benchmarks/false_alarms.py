@@ -55,7 +55,7 @@ def specs(frameworks: bool = False, only: str = "") -> list[tuple[str, dict]]:
     for library, names in FRAMEWORKS.items():
         if frameworks and importlib.util.find_spec(library) is not None:
             out += [(name if name == library else str(HERE.parent / "examples" / name), {}) for name in names]
-    return [(spec, need) for spec, need in out if only in spec]
+    return [(spec, need) for spec, need in out if any(part in spec for part in only.split(","))]
 
 
 def runs(seeds: int, dims: list[int], mode: str = "auto", frameworks=False, only="", batches=(1, 3, "dim")):
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mode", choices=("auto", "full", "fast"), default="auto")
     parser.add_argument("--frameworks", action="store_true", help="also the torch and JAX examples installed")
-    parser.add_argument("--only", default="", help="only the implementations whose SPEC contains this")
+    parser.add_argument("--only", default="", help="only the implementations whose SPEC contains one of these (comma-separated)")
     parser.add_argument("--batches", default="1,3,dim")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
