@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mode", choices=("auto", "full", "fast"), default="auto")
     parser.add_argument("--frameworks", action="store_true", help="also the torch and JAX examples installed")
-    parser.add_argument("--only", default="", help="only the implementations whose SPEC contains one of these (comma-separated)")
+    parser.add_argument("--only", default="", help="only SPECs containing one of these (comma-separated)")
     parser.add_argument("--batches", default="1,3,dim")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
