@@ -127,3 +127,23 @@ def test_a_kernel_that_stores_its_gradient_in_the_logits_is_its_own_finding(tmp_
     assert grad and {r.status for r in grad} == {"failed"}
     assert "overwrites its input x in place" in grad[0].message
     assert smgrad.check(tmp_path / "inplace.py", scenarios="typical", batch=3, allow_inplace=True).passed
+
+
+def test_an_instance_or_a_plain_function_named_by_object_is_taken_by_its_arguments(tmp_path):
+    (tmp_path / "objects.py").write_text(
+        "import torch\n"
+        "class Loss(torch.nn.Module):\n"
+        "    def forward(self, logits, target):\n"
+        "        return -(target * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()\n"
+        "loss = Loss()\n"
+        "def probabilities(x):\n"
+        "    return torch.softmax(x, dim=-1)\n"
+        "def three(x, t, u):\n"
+        "    return x\n"
+    )
+    by_instance = smgrad.check(f"{tmp_path / 'objects.py'}:loss", scenarios="typical", batch=3)
+    assert by_instance.passed and {r.name for r in by_instance if r.status == "passed"} >= {"cross_entropy_grad"}
+    by_function = smgrad.check(f"{tmp_path / 'objects.py'}:probabilities", scenarios="typical", batch=3)
+    assert by_function.passed and {r.name for r in by_function if r.status == "passed"} >= {"softmax_backward"}
+    line = one_line_error(invoke("check", "--impl", f"{tmp_path / 'objects.py'}:three"))
+    assert "defines none of softmax" in line  # three arguments: neither forward
