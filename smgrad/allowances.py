@@ -54,6 +54,20 @@ def weights(y, cols):
     return w
 
 
+def backward_weights(y, g):
+    """``G_j = y_j (|g_j| + sum_i |g_i| y_i)`` per row ``(N, n)``: what entry ``j`` of
+    ``J^T g`` rounds with, in units of ``eps K``."""
+    g = xp.abs(g.astype(float))
+    return y * (g + xp.sum(g * y, axis=-1, keepdims=True))
+
+
+def gradient_weights(y, t):
+    """``u_j = |t_j| + y_j sum|t|`` per row ``(N, n)``: what entry ``j`` of the loss's
+    gradient ``y sum(t) - t`` rounds with, in units of ``eps K``."""
+    t = xp.abs(t.astype(float))
+    return t + y * xp.sum(t, axis=-1, keepdims=True)
+
+
 REFERENCE = "reference"  # the seed's formulas in float64: rounded as a float64 value is
 
 
@@ -198,8 +212,7 @@ class Jacobian(_Entries):
 
     def backward_along(self, u, v):
         """The user's rounding in ``<J^T u, v_k>`` per row ``(K, N)``: ``sum_j G_j |v_kj|``."""
-        u = xp.abs(u.astype(float))
-        G = self.y * (u + xp.sum(u * self.y, axis=-1, keepdims=True))  # (N, n)
+        G = backward_weights(self.y, u)
         return eps(self.dtype) * self.K[:, 0][None] * xp.sum(G[None] * xp.abs(v.astype(float)), axis=-1)
 
 
@@ -219,7 +232,7 @@ class Gradient(_Entries):
         super().__init__(x, dtype, diff_dtype, h)
         self.y, self.t = y, t.astype(float)
         self.total = xp.sum(xp.abs(self.t), axis=-1, keepdims=True)  # (N, 1)
-        self.u = xp.abs(self.t) + y * self.total  # (N, n)
+        self.u = gradient_weights(y, self.t)  # (N, n)
         self.real = real
 
     def _weight(self, cols):

@@ -4,7 +4,7 @@ the derivative checks rely on: they perturb every row at once)."""
 
 from __future__ import annotations
 
-from smgrad import bounds, diagnose, functions, problems
+from smgrad import allowances, bounds, diagnose, functions, problems
 from smgrad.backend import xp
 from smgrad.checks import consistency
 from smgrad.checks.measure import index_of, loss_scales, row_weight, softmax_scales, tolerance
@@ -122,11 +122,10 @@ def _rounding_sizes(p: problems.Problem, cfg: Config) -> dict:
     that depends on the batch moves it by that much; measured at dim 2, where a value of
     0.0026 moved by 3.7e-17), and ``J^T g`` that of ``y (|g| + sum|g| y)``."""
     y = functions.softmax(p.x.astype(float))
-    g, t = xp.abs(p.g.astype(float)), xp.abs(p.t.astype(float))
     return {
         "softmax": y,
-        "softmax_backward": y * (g + xp.sum(g * y, axis=-1, keepdims=True)),
-        "cross_entropy_grad": row_weight(p, cfg) * (t + y * xp.sum(t, axis=-1, keepdims=True)),
+        "softmax_backward": allowances.backward_weights(y, p.g),
+        "cross_entropy_grad": row_weight(p, cfg) * allowances.gradient_weights(y, p.t),
     }
 
 
