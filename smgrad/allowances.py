@@ -37,14 +37,18 @@ from __future__ import annotations
 
 from smgrad import analytic, bounds, numdiff
 from smgrad.backend import eps, generator, quietly, tiny, xp
+from smgrad.precision import ACCUMULATE, is_low
 
 SHIFT = 4.0  # eps y_i, where an implementation's shift is seen to take up the imaginary part
+SAVED = 2.0  # roundings of eps y_i in a low-precision Jacobian entry: y stored, then the result
 WHOLE_SHIFT_PROBE = 2 * 10**5  # up to this many entries (B n^2) the shift is probed on all of J
 
 
-def multiplier(size, n: int):
-    """``K`` per row ``(N, 1)``, in units of eps, for logits of size ``size`` (N, 1)."""
-    return bounds.kappa(n) + n + bounds.common_error(size, float, n) / eps(float)
+def multiplier(size, n: int, dtype=float):
+    """``K`` per row ``(N, 1)``, in units of eps, for logits of size ``size`` (N, 1)
+    (for a low precision, of the float32 computation, in units of float32's eps)."""
+    summed = 2 * bounds.summing(n, dtype)
+    return bounds.kappa(n, dtype) + summed + bounds.common_error(size, dtype, n) / bounds.acc_eps(dtype)
 
 
 def weights(y, cols):
@@ -79,8 +83,9 @@ class _Entries:
     (:meth:`_exact`), each ``(K, N, m)``."""
 
     def __init__(self, x, dtype, diff_dtype, h):
-        self.dtype, self.diff_dtype = dtype, diff_dtype
+        self.dtype, self.diff_dtype, self.x = dtype, diff_dtype, x.astype(float)
         self.K = multiplier(bounds.size_of(x), x.shape[-1])  # (N, 1)
+        self.K_low = multiplier(bounds.size_of(x), x.shape[-1], dtype) if is_low(dtype) else None
         self.h = xp.asarray(h, dtype=float)
         self.shift = SHIFT
         self.real = None  # a real-step method's allowance of the numerical side, (N, m) or (N, 1)
@@ -132,17 +137,37 @@ class _Entries:
         """Allowance ``(K, N, m)`` of entry ``[k, b, i]``, the derivative of output ``i``
         of row ``b`` along ``cols[k]`` (a real-step method's numerical side is its own:
         ``numerical`` is for the reference only)."""
-        return self._side(self._weight(cols), self._shifted(cols), 1.0, self.K, self.h, numerical, self._curved(cols))
+        stored = None if self.K_low is None else self._stored(cols)
+        return self._side(
+            self._weight(cols), self._shifted(cols), 1.0, self.K, self.h, numerical, self._curved(cols), stored
+        )
+
+    def _stored(self, cols):
+        """What a low-precision value of entry ``[k, b, i]`` rounds with when stored: its
+        own size (a subclass may say more)."""
+        return xp.abs(self._exact(self.x, cols))
 
     def _curved(self, cols):
         """A bound on the entries' third derivatives along their column (the complex
         step's truncation): what a shift weighs, unless a subclass says otherwise."""
         return self._shifted(cols)
 
-    def _side(self, weight, shifted, mass, K, h, numerical, curved=None):
+    def _user(self, weight, mass, K, stored):
+        """The user's rounding: ``eps K`` of the weights; for a low precision, ``eps``
+        of float32 and its ``K`` (:func:`multiplier`) plus one rounding of ``stored`` (what
+        a correct kernel rounds to the low dtype) and the low dtype's spacing below its
+        smallest normal number, in each value the entry is made of (``mass``)."""
+        if self.K_low is None:
+            return eps(self.dtype) * K * weight + 2 * tiny(self.dtype) * mass
+        acc, low = eps(ACCUMULATE), eps(self.dtype)
+        K_low = self.K_low.reshape(xp.shape(K))  # (N, 1), or (1, N) for a backward
+        return low * stored + acc * K_low * weight + 2 * (tiny(ACCUMULATE) + low * tiny(self.dtype)) * mass
+
+    def _side(self, weight, shifted, mass, K, h, numerical, curved=None, stored=None):
         """The user's rounding plus the other side's, for summed weights ``weight``
-        (``curved`` bounds the third derivatives, ``shifted`` where not given)."""
-        out = eps(self.dtype) * K * weight + 2 * tiny(self.dtype) * mass
+        (``curved`` bounds the third derivatives, ``shifted`` where not given; ``stored``
+        what a low-precision value rounds with when stored)."""
+        out = self._user(weight, mass, K, stored)
         if numerical is REFERENCE:
             return out + eps(float) * K * weight + 2 * tiny(float) * mass
         if numerical is not None:
@@ -188,6 +213,11 @@ class Jacobian(_Entries):
     def _shifted(self, cols):
         return self.y[None] if self.scale is None else (self.y * self.scale)[None]
 
+    def _stored(self, cols):
+        """The softmax a backward is given was stored in the low dtype (autograd saves
+        the forward's output): each ``y`` carries a rounding, as ``w_ij`` weighs it."""
+        return SAVED * self._weight(cols)
+
     def _exact(self, x, cols):
         exact = xp.moveaxis(analytic.softmax_jacobian_block(x, slice(None), cols), -1, 0)
         return exact if self.signed is None else exact * self.signed[None]
@@ -201,7 +231,8 @@ class Jacobian(_Entries):
         if numerical is not None and numerical is not REFERENCE:
             numerical = numerical[:, 0][None]
         mass = xp.sum(g, axis=-1)[None]
-        return self._side(G, weighted[None], mass, self.K[:, 0][None], self.h[:, 0][None], numerical)
+        K, h = self.K[:, 0][None], self.h[:, 0][None]
+        return self._side(G, weighted[None], mass, K, h, numerical, stored=SAVED * G)
 
     def along(self, v):
         """The user's rounding in ``(J v)[k, b, i]`` for directions ``v`` (K, N, n):

@@ -10,6 +10,7 @@ Everything works along the last axis; leading axes are rows of a batch.
 
 from __future__ import annotations
 
+from smgrad import functions
 from smgrad.backend import xp
 from smgrad.functions import softmax
 
@@ -40,14 +41,16 @@ def softmax_jvp(x, v):
     return y * (v - xp.sum(v * y, axis=-1, keepdims=True))
 
 
-def cross_entropy_grad(x, t, reduction: str = "mean"):
+def cross_entropy_grad(x, t, reduction: str = "mean", ignore: bool = False):
     """``dL/dx`` of :func:`smgrad.functions.cross_entropy` for dense targets ``t``.
 
-    The general form ``y * sum(t) - t`` holds for targets of any sum; with mean
-    reduction each row is divided by the number of rows.
+    The general form ``y * sum(t) - t`` holds for targets of any sum (an ignored row's
+    are 0: so is its gradient); with mean reduction each row is divided by the number
+    of rows (:func:`smgrad.functions.counted`). ``none``: the gradient of the rows'
+    sum, each row's upstream gradient folded into its targets (the loss is linear in them).
     """
     y = softmax(x)
     grad = y * xp.sum(t, axis=-1, keepdims=True) - t
     if reduction == "mean" and x.ndim > 1:
-        grad = grad / (x.size // x.shape[-1])
+        grad = grad / functions.counted(t, ignore)
     return grad

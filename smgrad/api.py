@@ -39,7 +39,16 @@ def check(impl=None, progress=None, **values) -> Report:
     target = impl if impl is not None else first.impl
     with usercode.interrupts():
         implementation, other = both_shapes(
-            target, first.batch is None, first.targets, first.reduction, first.timeout, first.array, first.device
+            target,
+            first.batch is None,
+            first.targets,
+            first.reduction,
+            first.timeout,
+            first.array,
+            first.device,
+            first.ignore_index,
+            first.target_sum,
+            first.label_smoothing,
         )
         vectors = []  # the 1-D adaptation, made only if a case asks for it
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import numpy as xp
 from numpy.exceptions import ComplexWarning
 
+from smgrad.precision import numbers
+
 __all__ = ["ComplexWarning", "as_array", "eps", "generator", "is_complex", "largest", "quietly", "tiny", "xp"]
 
 
@@ -33,18 +35,18 @@ def quietly() -> Iterator[None]:
 
 
 def eps(dtype) -> float:
-    """Machine epsilon of a real or complex dtype (that of its real part)."""
-    return float(xp.finfo(dtype).eps)
+    """Machine epsilon of a real or complex dtype (that of its real part), bfloat16 too."""
+    return numbers(dtype)[0]
 
 
 def tiny(dtype) -> float:
     """The smallest normal number of a dtype."""
-    return float(xp.finfo(dtype).tiny)
+    return numbers(dtype)[1]
 
 
 def largest(dtype) -> float:
     """The largest finite number of a dtype."""
-    return float(xp.finfo(dtype).max)
+    return numbers(dtype)[2]
 
 
 def is_complex(a) -> bool:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from smgrad.backend import eps as machine_eps
 from smgrad.backend import xp
+from smgrad.precision import accumulating, is_low
 
 M = 0.25
 
@@ -82,27 +83,38 @@ class Scales:
         )
 
 
-def kappa(n: int) -> float:
-    """Rounding allowance, in units of eps, for a computation summing over n classes."""
-    return 8.0 + math.sqrt(n)
+def kappa(n: int, dtype=None) -> float:
+    """Rounding allowance, in units of eps, for a computation summing over n classes
+    (for a low precision, in float32 in blocks or a tree: ``log2 n`` instead of ``sqrt n``)."""
+    return 8.0 + (math.log2(max(n, 1)) if is_low(dtype) else math.sqrt(n))
 
 
-def summing(n: int) -> float:
-    """What adding n terms in order can lose, in units of eps of their sum (n u = n eps/2)."""
-    return n / 2
+def summing(n: int, dtype=None) -> float:
+    """What adding n terms in order can lose, in units of eps of their sum (n u = n eps/2).
+    A low-precision kernel sums in float32 in blocks or a tree: ``log2 n`` (allowing it
+    ``n/2`` of float32 would allow, at n = 32000, 2e-3 of every value: a bfloat16 rounding,
+    and every bug of that size)."""
+    return math.log2(max(n, 1)) if is_low(dtype) else n / 2
+
+
+def acc_eps(dtype) -> float:
+    """Machine epsilon of what a correct implementation in ``dtype`` computes in."""
+    return machine_eps(accumulating(dtype))
 
 
 def rtol(dtype, n: int) -> float:
-    """Relative tolerance: the rounding of the analytic value itself."""
-    return (kappa(n) + summing(n)) * machine_eps(dtype)
+    """Relative tolerance: the rounding of the analytic value itself (for a low precision,
+    its one rounding when stored, on top of a float32 computation)."""
+    stored = machine_eps(dtype) if is_low(dtype) else 0.0
+    return stored + (kappa(n, dtype) + summing(n, dtype)) * acc_eps(dtype)
 
 
 def noise(scales: Scales, dtype, n: int):
     """Bound on the rounding error of one evaluation of f, per row: what a difference of
     two evaluations sees. A sum taken in order does not cancel between them (perturbing
     one term changes every rounding after it), so its n/2 eps of F is in here too."""
-    eps = machine_eps(dtype)
-    return kappa(n) * eps * (scales.value + scales.size * scales.slope) + summing(n) * eps * scales.value
+    eps = acc_eps(dtype)
+    return kappa(n, dtype) * eps * (scales.value + scales.size * scales.slope) + summing(n, dtype) * eps * scales.value
 
 
 def size_of(x):
@@ -118,13 +130,14 @@ def common_error(size, dtype, n: int):
     that do not add up coherently (measured up to 45 eps X at n = 3000, where
     ``kappa(3000) = 63``): ``kappa(n) * eps * (X + log n + 1)``, scaling the whole row
     (its sum is 1 -+ that)."""
-    return kappa(n) * machine_eps(dtype) * (size + math.log(n) + 1)
+    return kappa(n, dtype) * acc_eps(dtype) * (size + math.log(n) + 1)
 
 
 def value_bound(scales: Scales, dtype, n: int):
     """Bound on the error of one computed value of f against the exact one, per row,
-    whatever order its sums are taken in."""
-    return noise(scales, dtype, n) + summing(n) * machine_eps(dtype) * scales.slope
+    whatever order its sums are taken in (for a low precision, the float32 computation:
+    its rounding when stored is :func:`rtol`'s)."""
+    return noise(scales, dtype, n) + summing(n, dtype) * acc_eps(dtype) * scales.slope
 
 
 def default_step(method: str, scales: Scales, dtype, n: int):
@@ -135,8 +148,9 @@ def default_step(method: str, scales: Scales, dtype, n: int):
     slope = xp.maximum(scales.slope, machine_eps(dtype))  # a constant row: any step will do
     e = noise(scales, dtype, n)
     h = (rule.rounding * e / (rule.order * rule.truncation * M * slope)) ** (1 / (rule.order + 1))
-    # Never beyond the scale on which the Taylor bound is meaningful for a logit.
-    return xp.minimum(h, 0.5 * scales.size)
+    # Never beyond the scale on which the Taylor bound is meaningful for a logit; a row
+    # that rounds to nothing (a constant: an ignored row's loss) takes that largest step.
+    return xp.where(e > 0, xp.minimum(h, 0.5 * scales.size), 0.5 * scales.size)
 
 
 def bound(method: str, h, scales: Scales, dtype, n: int):

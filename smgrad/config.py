@@ -25,7 +25,7 @@ FAST_ABOVE = 4 * 10**6
 MAX_ENTRIES = 2 * 10**9
 
 # Machine epsilon of each dtype, here so that validating a scale needs no numpy.
-EPS = {"float64": 2.0**-52, "float32": 2.0**-23}
+EPS = {"float64": 2.0**-52, "float32": 2.0**-23, "bfloat16": 2.0**-7, "float16": 2.0**-10}
 
 
 def max_scale(dtype: str) -> float:
@@ -61,9 +61,13 @@ class _Run:
             f"no numerical derivative can resolve it; use a {opt('scale')} of at most {limit:.2g} in {self.dtype}",
         )
         _require(
-            self.targets != "index" or (self.label_smoothing == 0 and self.target_sum == 1),
-            f"class-id targets ({opt('targets', 'index')}) cannot carry {opt('label_smoothing')} or "
-            f"{opt('target_sum')}; use onehot or soft targets",
+            self.targets != "index" or (self.label_smoothing < 1 and self.target_sum == 1),
+            f"class-id targets ({opt('targets', 'index')}) cannot carry {opt('target_sum')} or a "
+            f"{opt('label_smoothing')} of 1 (no class left to name); use onehot or soft targets",
+        )
+        _require(
+            self.ignore_index is None or self.targets == "index",
+            f"{opt('ignore_index')} marks rows by their class id: give {opt('targets', 'index')}",
         )
         rows = self.batch or 1
         smaller = f"a smaller {opt('dim')} or {opt('batch')}"

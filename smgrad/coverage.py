@@ -29,6 +29,7 @@ from smgrad import problems
 from smgrad.backend import quietly, xp
 from smgrad.config import FAST_ABOVE, Config
 from smgrad.impl import Implementation
+from smgrad.precision import is_low
 
 TARGET_OPTIONS = ("targets", "label_smoothing", "target_sum")
 SMOOTHING = 0.1
@@ -95,7 +96,7 @@ def takes_vectors(vector: Implementation | None, batch: Implementation, c: Confi
     are not asked: a wrong 1-D path there is what the case is for."""
     if vector is None or vector is batch:
         return None if vector is not None else "the implementation cannot be called on one"
-    p = problems.make_problem("typical", c.dim, 1, xp.dtype(c.dtype), c.seed, c.scale, c.targets)
+    p = problems.make_problem("typical", c.dim, 1, c.dtype, c.seed, c.scale, c.targets)
     pairs = [
         ("softmax", lambda f: f(p.x)),
         ("cross_entropy", lambda f: f(p.x, p.t)),
@@ -106,7 +107,7 @@ def takes_vectors(vector: Implementation | None, batch: Implementation, c: Confi
         if one is None or rows is None:
             continue
         try:
-            with quietly():
+            with quietly(), batch.storing(c.dtype if is_low(c.dtype) else None):
                 a, b = xp.asarray(call(one), dtype=float), xp.asarray(call(rows), dtype=float)
                 same = a.size == b.size and bool(xp.allclose(a.reshape(b.shape), b, rtol=1e-4, atol=0))
         except Exception as e:

@@ -193,11 +193,13 @@ def backward(values, x, g) -> str | None:
     return _first(values, candidates, x.dtype) or _factor(values, right, 1, x.dtype)
 
 
-def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None:
-    """For a wrong ``dL/dx`` ``(B, n)``."""
+def cross_entropy_grad(values, x, t, reduction: str, vector: bool, kept=None, upstream=None) -> str | None:
+    """For a wrong ``dL/dx`` ``(B, n)``; ``kept``: the rows a mean is over where some
+    carry an ignore index; ``upstream``: each row's upstream gradient (reduction none,
+    folded into ``t``)."""
     y = functions.softmax(x)
     batch = 1 if vector else x.shape[0]
-    w = 1 / batch if reduction == "mean" else 1.0
+    w = 1 / (kept or batch) if reduction == "mean" else 1.0
     total = xp.sum(t, axis=-1, keepdims=True)
     yw = _wrong_axis(x)
     candidates = [
@@ -220,6 +222,22 @@ def cross_entropy_grad(values, x, t, reduction: str, vector: bool) -> str | None
         ),
     ]
     right = (y * total - t) * w
+    if upstream is not None and batch > 1:
+        u = xp.asarray(upstream, dtype=float)[:, None]
+        candidates += [
+            (
+                "the upstream gradient taken as one number for the batch (its first row's), not one per row",
+                lambda: right * u[0] / u,
+            ),
+            ("the upstream gradient ignored: each row's gradient as if it were 1", lambda: right / u),
+        ]
+    if kept and kept != batch and reduction == "mean":
+        candidates.append(
+            (
+                f"ignored rows counted in the mean: divided by all B = {batch} rows, not the {kept} not ignored",
+                lambda: right * kept / batch,
+            )
+        )
     return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype, x.shape[-1])
 
 

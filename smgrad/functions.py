@@ -32,22 +32,35 @@ def log_softmax(x):
     return z - xp.log(xp.sum(xp.exp(z), axis=-1, keepdims=True))
 
 
-def cross_entropy(x, t, reduction: str = "mean"):
+def counted(t, ignore: bool = False):
+    """How many rows a mean is over: every row of the dense targets ``t``, or with
+    ``ignore`` (an ignore index) those that carry a target (an ignored row's is 0)."""
+    if not ignore:
+        return t.size // t.shape[-1]
+    return max(1, int(xp.count_nonzero(xp.any(t != 0, axis=-1))))
+
+
+def reduce(rows, t, reduction: str, ignore: bool = False):
+    """Per-row losses ``rows`` reduced as ``reduction`` says (a 1-D problem's one row as it is)."""
+    if reduction == "none" or t.ndim == 1:
+        return rows
+    return xp.sum(rows) / counted(t, ignore) if reduction == "mean" else xp.sum(rows)
+
+
+def cross_entropy(x, t, reduction: str = "mean", ignore: bool = False):
     """``-sum_k t_k log softmax(x)_k`` per row, then the mean or sum over rows.
 
     ``t`` is dense, the shape of ``x``. ``reduction="none"`` keeps one loss per row
     (shape ``x.shape[:-1]``); for a 1-D ``x`` mean and sum both give that row's loss.
     A class with ``t_k = 0`` contributes nothing even where its ``log y_k`` is -inf.
+    With ``ignore`` the mean is over the rows that carry a target (:func:`counted`).
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, not {reduction!r}")
     logy = log_softmax(x)
     with quietly():
         terms = xp.where(t != 0, t * logy, 0)
-    rows = -xp.sum(terms, axis=-1)
-    if reduction == "none" or x.ndim == 1:
-        return rows
-    return xp.mean(rows) if reduction == "mean" else xp.sum(rows)
+    return reduce(-xp.sum(terms, axis=-1), t, reduction, ignore)
 
 
 def logsumexp(x):
@@ -64,11 +77,9 @@ def softmax_via_logsumexp(x):
         return xp.exp(x - logsumexp(x)[..., None])
 
 
-def cross_entropy_via_logsumexp(x, t, reduction: str = "mean"):
+def cross_entropy_via_logsumexp(x, t, reduction: str = "mean", ignore: bool = False):
     """Cross-entropy written a second way, ``sum_k t_k (logsumexp(x) - x_k)``, to
     cross-check :func:`cross_entropy` on real inputs."""
     with quietly():
         rows = xp.sum(t, axis=-1) * logsumexp(x) - xp.sum(t * x, axis=-1)
-    if reduction == "none" or x.ndim == 1:
-        return rows
-    return xp.mean(rows) if reduction == "mean" else xp.sum(rows)
+    return reduce(rows, t, reduction, ignore)

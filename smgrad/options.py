@@ -17,7 +17,8 @@ from smgrad import params
 from smgrad.errors import UsageError, opt
 
 # The vocabulary of the options, kept here without numpy so that `smgrad --help` is quick.
-DTYPES = ("float64", "float32")
+DTYPES = ("float64", "float32", "bfloat16", "float16")
+NUMPY_DTYPES = DTYPES[:2]  # what smgrad itself computes in (the explain commands)
 METHODS = ("auto", "forward", "backward", "central", "richardson", "complex")
 SCENARIOS = ("typical", "peaked", "overflow", "ties")
 TARGETS = ("onehot", "soft", "index")
@@ -58,7 +59,7 @@ TABLE = (
         "dtype",
         params.ChoiceList(DTYPES, "dtype"),
         "float64",
-        "float64, float32, a list such as float64,float32, or all; each is a run.",
+        "float64, float32, bfloat16, float16, a list such as float64,float32, or all; each is a run.",
         grid=True,
     ),
     Option(
@@ -77,7 +78,19 @@ TABLE = (
     Option("targets", params.Choice(TARGETS), "onehot", "Dense one-hot or soft targets, or class ids (index)."),
     Option("label_smoothing", params.Number(0, maximum=1), 0.0, "Mix targets with uniform: (1-e)t + e/n."),
     Option("target_sum", params.Number(0, open_=True), 1.0, "Scale targets to this sum."),
-    Option("reduction", params.Choice(("mean", "sum")), "mean", "Over the rows of a batch."),
+    Option(
+        "reduction",
+        params.Choice(("mean", "sum", "none")),
+        "mean",
+        "Over the rows of a batch; none: one loss per row, its backward given a random upstream gradient per row.",
+    ),
+    Option(
+        "ignore_index",
+        params.Whole(-(2**62)),
+        None,
+        "A class id that marks rows to ignore (class-id targets): their gradient is 0, the mean is over the others.",
+        metavar="K",
+    ),
     Option(
         "impl",
         params.TEXT,

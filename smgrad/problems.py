@@ -3,7 +3,9 @@
 Every scenario exists because a common bug hides in the easy case:
 
 * ``typical``  logits ~ N(0, scale^2);
-* ``peaked``   a large spread, so probabilities saturate towards 0 and 1;
+* ``peaked``   a large spread, so probabilities saturate towards 0 and 1; even rows are
+  confident predictions: the target class is the row's largest logit, raised by
+  :data:`CONFIDENT` (softmax there about 0.999 or nearer 1, where ``y - 1`` cancels);
 * ``overflow`` a large offset, +offset in even rows and -offset in odd rows, beyond
   where a naive ``exp`` overflows (or underflows to 0/0) in the chosen dtype;
 * ``ties``     equal logits and a tied maximum in every row; with a batch, the last row
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from smgrad.backend import generator, largest, xp
 from smgrad.options import SCENARIOS, TARGETS
+from smgrad.precision import round_to
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Problem:
     labels: object
     g: object
     vector: bool
+    ignored: object = None  # rows that carry the ignore index (their targets are 0), or None
+    upstream: object = None  # reduction none: each row's upstream gradient, folded into its targets
 
     @property
     def batch(self) -> int:
@@ -55,6 +60,7 @@ def overflow_offset(dtype) -> float:
 
 
 HIGH_ID = 256  # above this many classes, row 0's class id is at least this
+CONFIDENT = 7.0  # a confident row's target logit over the row's others: softmax 1 - 1e-3 or nearer
 
 
 def make_problem(
@@ -67,6 +73,8 @@ def make_problem(
     targets: str = "onehot",
     label_smoothing: float = 0.0,
     target_sum: float = 1.0,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
 ) -> Problem:
     """Draw one scenario's problem. ``batch=None`` means one 1-D vector.
 
@@ -74,6 +82,11 @@ def make_problem(
     :data:`HIGH_ID` classes row 0's id is at least that) or soft (Dirichlet rows);
     ``label_smoothing`` mixes them with the uniform distribution, ``(1 - e) t + e / n``,
     and ``target_sum`` scales them, to exercise the general gradient ``y sum(t) - t``.
+
+    ``ignore_index``: rows 1, 4, 7, ... of a batch carry that class id (and targets of 0:
+    no loss, no gradient); no other row's class is it. ``reduction="none"``: each row's
+    upstream gradient, random in [0.5, 2), multiplies its targets (the loss is linear in
+    them, so the checks differentiate the sum of the rows' losses weighted by it).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
@@ -81,10 +94,13 @@ def make_problem(
         raise ValueError(f"unknown targets {targets!r}; choose from {', '.join(TARGETS)}")
     rows = 1 if batch is None else batch
     rng = generator(seed, SCENARIOS.index(scenario))
-    x = _LOGITS[scenario](rng, rows, dim, dtype, scale).astype(dtype)
+    x = _LOGITS[scenario](rng, rows, dim, dtype, scale)
     labels = rng.integers(0, dim, size=rows)
     if dim > HIGH_ID:  # a class id that a uint8 cannot hold, in the first row
         labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
+    if scenario == "peaked":
+        _confident(x, labels, dim)
+    x = round_to(x, dtype)
     if targets == "soft":
         t = rng.dirichlet(xp.ones(dim), size=rows)
     else:
@@ -92,14 +108,35 @@ def make_problem(
         t[xp.arange(rows), labels] = 1.0
     t = ((1 - label_smoothing) * t + label_smoothing / dim) * target_sum
     g = rng.standard_normal((rows, dim))
+    ignored = upstream = None
+    if ignore_index is not None:
+        ignored = xp.arange(rows) % 3 == 1
+        labels[~ignored & (labels == ignore_index)] = (ignore_index + 1) % dim
+        labels[ignored] = ignore_index
+        t[ignored] = 0.0
+    if reduction == "none":
+        upstream = round_to(0.5 * 4.0 ** rng.random(rows), dtype).astype(float)
+        t = t * upstream[:, None]
     return Problem(
         scenario=scenario,
         x=x,
-        t=t.astype(dtype),
+        t=round_to(t, dtype),
         labels=labels if targets == "index" else None,
-        g=g.astype(dtype),
+        g=round_to(g, dtype),
         vector=batch is None,
+        ignored=ignored,
+        upstream=upstream,
     )
+
+
+def _confident(x, labels, dim: int) -> None:
+    """Make even rows confident predictions of their target (in place): the target is
+    the row's largest logit (in row 0, among ids from :data:`HIGH_ID` where there are
+    more classes), raised by :data:`CONFIDENT` over the row's largest."""
+    for b in range(0, x.shape[0], 2):
+        first = HIGH_ID if b == 0 and dim > HIGH_ID else 0
+        labels[b] = first + int(xp.argmax(x[b, first:]))
+        x[b, labels[b]] = xp.max(x[b]) + CONFIDENT
 
 
 def _typical(rng, rows, dim, dtype, scale):

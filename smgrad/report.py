@@ -14,7 +14,7 @@ from smgrad.config import Config
 STATUSES = ("passed", "failed", "skipped", "error", "inconclusive")
 FAILING = ("failed", "error", "inconclusive")  # statuses that keep a run from passing
 WEAK = 0.1  # a pass whose power (resolves) is worse than this is reported as weak
-SCHEMA_VERSION = 4  # of smgrad/schema.json; a change to the JSON's shape is a new version
+SCHEMA_VERSION = 5  # of smgrad/schema.json; a change to the JSON's shape is a new version
 
 
 def schema() -> dict:
@@ -106,6 +106,7 @@ class Report:
     hints: tuple[str, ...] = ()  # what the results as a whole suggest to try
     covered: tuple[str, ...] = ()  # what a default run covered beyond its batch and targets, or not
     arrays: str = "numpy"  # what the implementation was called with: "torch 2.13.0 tensors on cpu"
+    precision: tuple = ()  # per dtype run, what it computes at and is differentiated in (checks.effective)
 
     def __post_init__(self):
         self.runs = self.runs or [self.config]
@@ -159,6 +160,7 @@ class Report:
             d[key] = list(dict.fromkeys(getattr(c, key) for c in self.runs))
         d["config_file"] = self.config_file
         d["arrays"] = self.arrays
+        d["precision"] = [found.to_dict() for found in self.precision]
         return d
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -157,7 +157,7 @@ def test_missing_functions_are_skipped():
         {"dim": 0},
         {"batch": 0},
         {"seed": -1},
-        {"dtype": "float16"},
+        {"dtype": "float8"},
         {"scale": float("nan")},
         {"scenarios": ("nope",)},
         {"method": "secant"},

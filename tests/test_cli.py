@@ -111,7 +111,7 @@ def test_failure_table_lists_entries_and_the_command_to_reproduce():
         (["--dim", "abc"], "not a whole number"),
         (["--batch", "0"], "--batch"),
         (["--method", "secant"], "--method"),
-        (["--dtype", "float16"], "--dtype"),
+        (["--dtype", "float8"], "--dtype"),
         (["--step", "-1"], "--step"),
         (["--step", "0"], "--step"),
         (["--rtol", "nan"], "finite"),

@@ -263,7 +263,10 @@ def test_an_allocation_that_fails_is_one_line_naming_the_size():
             'max_memory: 1024 is less than 1 MiB (a bare number is bytes); give a size such as "1GiB"',
         ),
         ("dims = [2, 3]\ndim = 5", "'dims' and 'dim' both set dim; keep one"),
-        ("dtypes = ['float64', 32]", "dtypes: expected dtypes from float64, float32, got 32 in a list ['float64', 32]"),
+        (
+            "dtypes = ['float64', 32]",
+            "dtypes: expected dtypes from float64, float32, bfloat16, float16, got 32 in a list ['float64', 32]",
+        ),
         ("scenarios = 'typical,nope'", "scenarios: unknown scenario 'nope'"),
     ],
 )

@@ -8,6 +8,7 @@ from smgrad import bounds, numdiff
 from smgrad.backend import generator, quietly, xp
 from smgrad.compare import Tolerance
 from smgrad.config import Config
+from smgrad.precision import storage
 from smgrad.problems import Problem
 
 
@@ -41,17 +42,28 @@ def gradient_scales(x, y, t) -> bounds.Scales:
 
 
 def row_weight(p: Problem, cfg: Config) -> float:
-    """d L / d (row loss): 1/B for mean reduction of a batch, else 1."""
-    return 1.0 / p.batch if cfg.reduction == "mean" and not p.vector else 1.0
+    """d L / d (row loss): 1/B for mean reduction of a batch (1/rows not ignored, with an
+    ignore index), else 1 (``none``: each row's upstream gradient is in its targets)."""
+    if cfg.reduction != "mean" or p.vector:
+        return 1.0
+    return 1.0 / (p.batch if p.ignored is None else max(1, int(xp.count_nonzero(~p.ignored))))
+
+
+def rows_of(p: Problem) -> tuple:
+    """``(kept, upstream)``: the rows a mean is over where some carry an ignore index
+    (else None), and each row's upstream gradient (reduction none, else None)."""
+    kept = None if p.ignored is None else max(1, int(xp.count_nonzero(~p.ignored)))
+    return kept, p.upstream
 
 
 LIFT = 2.0**-30  # a perturbation, relative to the logits, far below float32's resolution
 
 
-def precision(f, x):
+def precision(f, x, cfg: Config | None = None):
     """The dtype to differentiate the row function ``f`` in at rows ``x``: float64 for a
     float32 ``x`` when ``f`` computes in float64 given it (so the numerical side is not
-    the bottleneck), else ``x``'s own.
+    the bottleneck); float32 for float64 ``x`` in a run judged in float32 (the
+    implementation computes at float32 given float64: :mod:`.effective`); else ``x``'s own.
 
     Computing in float64 is tested, not assumed: given float64 rows, ``f`` must return
     float64 and follow a perturbation of ``2**-30`` of the logits (which float32 cannot
@@ -59,6 +71,8 @@ def precision(f, x):
     that rounds its input or an intermediate to float32 gives no change, or steps of
     float32's spacing that are not linear.
     """
+    if x.dtype == xp.float64 and cfg is not None and cfg.dtype == "float32":
+        return xp.dtype(xp.float32)
     if x.dtype != xp.float32:
         return x.dtype
     x64 = x.astype(float)
@@ -101,7 +115,7 @@ def step_for(method: str, scales, cfg: Config, dtype=None):
 
 def chunk(p: Problem, m: int, cfg: Config) -> int:
     """Perturbations per evaluation, for a function with ``m`` outputs per row."""
-    itemsize = 2 * xp.dtype(cfg.dtype).itemsize  # complex step doubles it
+    itemsize = 2 * storage(cfg.dtype).itemsize  # complex step doubles it
     return numdiff.chunk_size(p.batch, p.dim, m, itemsize, cfg.max_memory // 4)
 
 
@@ -131,7 +145,7 @@ def coordinate_index(shape, vector: bool, cols):
 def jacobian_too_large(impl, p: Problem, cfg: Config) -> str:
     """Why a user's whole ``(B, n, n)`` Jacobian is not asked for (over half of
     ``max_memory``), or ``""``."""
-    size = p.batch * p.dim**2 * xp.dtype(cfg.dtype).itemsize
+    size = p.batch * p.dim**2 * storage(cfg.dtype).itemsize
     if impl.softmax_jacobian is None or impl.softmax_jacobian_block is not None or size <= cfg.max_memory // 2:
         return ""
     return f"its (B, n, n) Jacobian takes {size / 2**20:.0f} MiB, over half of max_memory"

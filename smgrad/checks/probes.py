@@ -114,8 +114,8 @@ def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
     rng = generator(seed, 19)
     middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
     rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
-    labels = None if p.labels is None else p.labels[rows]
-    return dataclasses.replace(p, x=p.x[rows], t=p.t[rows], g=p.g[rows], labels=labels), rows
+    some = {k: None if getattr(p, k) is None else getattr(p, k)[rows] for k in ("labels", "ignored", "upstream")}
+    return dataclasses.replace(p, x=p.x[rows], t=p.t[rows], g=p.g[rows], **some), rows
 
 
 def _coordinates(p: Problem, seed: int) -> object:

@@ -27,11 +27,11 @@ import warnings
 from collections.abc import Callable, Mapping
 
 from smgrad import diagnose, problems
-from smgrad.backend import xp
-from smgrad.checks import consistency, derivatives, probes, softmax_pass, values
-from smgrad.checks.outcome import guarded
+from smgrad.checks import consistency, derivatives, effective, probes, softmax_pass, stored, values
+from smgrad.checks.outcome import guarded, skipped
 from smgrad.config import Config
 from smgrad.impl import Implementation, reference
+from smgrad.precision import is_low, round_to
 from smgrad.report import CheckResult, Report
 
 CHECKS = (
@@ -50,22 +50,30 @@ CHECKS = (
 def run(config: Config, impl: Implementation | None = None, on_scenario: Callable | None = None) -> Report:
     """Run every check in every scenario of ``config`` on ``impl`` (default: the reference).
     ``on_scenario()`` is called after each scenario (for a progress bar)."""
-    ref = reference(config.reduction)
+    low = config.dtype if is_low(config.dtype) else None
+    ref = reference(config.reduction, config.ignore_index is not None)
     impl = impl or ref
+    found = effective.measure(impl, config)
+    judged = dataclasses.replace(config, dtype=found.judged)
     results: list[CheckResult] = []
     for scenario in config.scenarios:
         p = problems.make_problem(
             scenario,
             config.dim,
             config.batch,
-            xp.dtype(config.dtype),
+            config.dtype,
             config.seed,
             config.scale,
             config.targets,
             config.label_smoothing,
             config.target_sum,
+            config.ignore_index,
+            config.reduction,
         )
-        results += _scenario(impl, ref, p, config)
+        if found.judged != config.dtype:  # float32 numbers, given as float64
+            p = _values_in(p, found.judged, p.x.dtype)
+        with impl.storing(low), ref.storing(low):
+            results += _scenario(impl, ref, p, judged, found)
         if on_scenario is not None:
             on_scenario()
     ordered = sorted(results, key=lambda r: CHECKS.index(r.name))  # stable: scenarios stay in order
@@ -81,7 +89,13 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
         )
         for i, r in enumerate(ordered)
     ]
-    return Report(config, labelled, impl.name, hints=_hints(labelled, config), arrays=impl.arrays)
+    return Report(config, labelled, impl.name, hints=_hints(labelled, config), arrays=impl.arrays, precision=(found,))
+
+
+def _values_in(p: problems.Problem, dtype, held) -> problems.Problem:
+    """``p`` with its values rounded to ``dtype`` and held in ``held``."""
+    as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
+    return dataclasses.replace(p, x=as_(p.x), t=as_(p.t), g=as_(p.g))
 
 
 def _derived(impl: Implementation, r: CheckResult) -> str:
@@ -135,8 +149,16 @@ def run_all(
     for case in cases:
         extra = run(case.config, vector if case.config.batch is None else impl, step)
         results += [dataclasses.replace(r, covers=case.covers) for r in extra]
+    precision = tuple(dict.fromkeys(found for report in reports for found in report.precision))
     return Report(
-        first.config, results, first.implementation, list(configs), hints=hints, covered=covered, arrays=first.arrays
+        first.config,
+        results,
+        first.implementation,
+        list(configs),
+        hints=hints,
+        covered=covered,
+        arrays=first.arrays,
+        precision=precision,
     )
 
 
@@ -160,7 +182,9 @@ def _overflow_only(results: list[CheckResult]) -> set[int]:
     return found
 
 
-def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config) -> list[CheckResult]:
+def _scenario(
+    impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config, found: effective.Precision
+) -> list[CheckResult]:
     q, plan = probes.plan(p, cfg.resolved_mode, cfg.seed)
     with impl.observe() as seen, warnings.catch_warnings():
         # Overflow in an implementation's exp is judged by its results, not its warnings.
@@ -170,30 +194,70 @@ def _scenario(impl: Implementation, ref: Implementation, p: problems.Problem, cf
         # Derivatives are checked against the numerical derivative of the implementation's
         # own forward, unless that forward is itself wrong here: differentiating a wrong
         # (or NaN) forward would blame a correct backward for the forward's bug.
-        own_softmax = _trusted(seen.notes, impl.softmax, softmax)
-        own_losses = _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss)
-        softmax_basis = _basis_note(impl, seen.notes, impl.softmax, softmax)
-        loss_basis = _basis_note(impl, seen.notes, impl.cross_entropy, loss)
+        forwards = (
+            _trusted(seen.notes, impl.softmax, softmax) or ref.softmax,
+            _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss) or ref.row_losses,
+            _basis_note(impl, seen.notes, impl.softmax, softmax),
+            _basis_note(impl, seen.notes, impl.cross_entropy, loss),
+        )
         ordered = impl.forward_first()  # each backward after its forward, as in training
+        if is_low(cfg.dtype):
+            with ref.storing(None):  # the reference's forward, where it stands in, as the implementation's
+                softmax_rows, loss_rows = _differentiated(ordered, forwards, q, cfg, plan, found.differentiated)
+            softmax_rows = _merged(softmax_rows, stored.softmax_derivatives(ordered, q, cfg, plan))
+            loss_rows = _merged(loss_rows, stored.cross_entropy_grad(ordered, q, cfg))
+        else:
+            softmax_rows, loss_rows = _derivative_rows(ordered, forwards, q, cfg, plan)
         results = [
             softmax,
-            *plan.in_batch(
-                softmax_pass.softmax_derivatives(ordered, own_softmax or ref.softmax, q, cfg, plan, softmax_basis)
-            ),
+            *softmax_rows,
             loss,
-            *plan.in_batch(
-                derivatives.cross_entropy_grad(ordered, own_losses or ref.row_losses, q, cfg, plan, loss_basis)
-            ),
-            *plan.in_batch(
-                guarded(
-                    ("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(ordered, q, cfg, plan)]
-                )
-            ),
+            *loss_rows,
             *guarded(("row_independence",), p, lambda: [values.row_independence(ordered, p, cfg)]),
             *guarded(("stateless",), p, lambda: [consistency.stateless(impl, p, cfg)]),
         ]
         notes = seen.notes
     return [_with_notes(notes, r, cfg.allow_inplace) for r in _hessian_follows_gradient(results)]
+
+
+def _derivative_rows(impl, forwards, q, cfg: Config, plan, versus_reference: bool = True):
+    """The softmax's derivative rows and the loss's, differentiating ``forwards``."""
+    own_softmax, own_losses, softmax_basis, loss_basis = forwards
+    softmax_rows = plan.in_batch(
+        softmax_pass.softmax_derivatives(impl, own_softmax, q, cfg, plan, softmax_basis, versus_reference)
+    )
+    loss_rows = [
+        *plan.in_batch(derivatives.cross_entropy_grad(impl, own_losses, q, cfg, plan, loss_basis, versus_reference)),
+        *plan.in_batch(
+            guarded(("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)])
+        ),
+    ]
+    return softmax_rows, loss_rows
+
+
+def _differentiated(impl, forwards, q, cfg: Config, plan, dtype: str | None):
+    """A low-precision run's derivative rows differentiated in ``dtype``, the highest
+    precision the implementation takes, on the same (rounded) values; skipped where it
+    takes none."""
+    if dtype is None:
+        why = (
+            f"the implementation takes no float32 or float64: its {cfg.dtype} derivatives are compared "
+            "with the seed's formulas only"
+        )
+        softmax = [skipped(name, q, why) for name in softmax_pass.SOFTMAX_ROWS]
+        return softmax, [skipped(name, q, why) for name in ("cross_entropy_grad", "cross_entropy_hessian")]
+    at = dataclasses.replace(cfg, dtype=dtype)
+    with impl.storing(None):
+        return _derivative_rows(impl, forwards, _values_in(q, dtype, dtype), at, plan, versus_reference=False)
+
+
+def _merged(rows: list[CheckResult], more: list[CheckResult]) -> list[CheckResult]:
+    """``rows`` with ``more`` after the last row of the same check (a check's rows together)."""
+    out = list(rows)
+    for r in more:
+        last = max((i for i, o in enumerate(out) if o.name == r.name), default=len(out) - 1)
+        out.insert(last + 1, r)
+    return out
 
 
 def _hessian_follows_gradient(results: list[CheckResult]) -> list[CheckResult]:

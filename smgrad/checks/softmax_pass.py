@@ -26,10 +26,13 @@ from smgrad.report import CheckResult
 SOFTMAX_ROWS = ("softmax_jacobian", "softmax_backward", "identities")
 
 
-def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, plan: Plan, basis: str):
+def softmax_derivatives(
+    impl: Implementation, forward, p: Problem, cfg: Config, plan: Plan, basis: str, versus_reference: bool = True
+):
     """The ``softmax_jacobian``, ``softmax_backward`` and ``identities`` rows: skipped
     where the implementation lacks the function (or its Jacobian does not fit), else
-    from one pass of perturbations of ``forward``."""
+    from one pass of perturbations of ``forward`` (and, ``versus_reference``, against the
+    seed's formulas where every column is probed)."""
     out: dict[str, list[CheckResult]] = {}
     if not plan.whole:
         out["identities"] = [skipped("identities", p, "needs the whole Jacobian, probed in full mode only")]
@@ -46,19 +49,19 @@ def softmax_derivatives(impl: Implementation, forward, p: Problem, cfg: Config, 
         out["softmax_backward"] = [missing("softmax_backward", p, "softmax_backward")]
     if want_jac or want_vjp:
         try:
-            out.update(_softmax_pass(impl, forward, p, cfg, plan, basis, want_jac, want_vjp))
+            out.update(_softmax_pass(impl, forward, p, cfg, plan, basis, want_jac, want_vjp, versus_reference))
         except Exception as e:
             for name in SOFTMAX_ROWS:
                 out.setdefault(name, [raised(name, p, e)])
     return [r for name in SOFTMAX_ROWS for r in out[name]]
 
 
-def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac: bool, want_vjp: bool):
+def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac, want_vjp, versus_reference):
     x, g, n = p.x, p.g, p.dim
     x64, g64 = x.astype(float), g.astype(float)
     y = functions.softmax(x64)
     scales, phi = measure.softmax_scales(x, y), measure.contraction_scales(x, y, g)
-    diff = measure.precision(forward, x)
+    diff = measure.precision(forward, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(forward, xd, scales, cfg)
     seen, rows_note = None, ""
@@ -72,7 +75,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         allow.measure_shift(x64, columns)
     elif not real:
         allow.shifts(forward, xd)
-    versus_reference = plan.whole and not impl.is_reference
+    versus_reference = versus_reference and plan.whole and not impl.is_reference
     if want_jac:
         block = impl.softmax_jacobian_block
         if block is None:
@@ -82,7 +85,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     if want_vjp:
         vjp = xp.asarray(impl.softmax_backward(x, g))
         vjp_ref = analytic.softmax_vjp(x64, g64)
-        seen, rows_note = _backward_rows(impl, p, cfg, plan)
+        seen, rows_note = backward_rows(impl, p, cfg, plan)
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
     for cols, D in columns:
         jac_tol = tolerance(allow.columns(cols), cfg)
@@ -146,7 +149,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     return out
 
 
-def _backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
+def backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
     """``(seen, note)``: ``seen[b, i, j]``, the backward's result for the upstream
     gradient ``e_i``, i.e. row ``i`` of the Jacobian as the backward computes it, so that
     each of its entries is compared on its own (a random upstream gradient sums n of them

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from smgrad.options import DTYPES, METHODS, SCENARIOS, option
+from smgrad.options import METHODS, NUMPY_DTYPES, SCENARIOS, option
 from smgrad.params import Choice, ChoiceList, Number, Whole
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -27,7 +27,7 @@ def _show(fmt: str, data, view) -> None:
 @click.command()
 @option("dim", type=Whole(1, 12), default=5, help="Number of classes (at most 12).")
 @option("seed", type=Whole(0), default=0)
-@option("dtype", type=Choice(DTYPES))
+@option("dtype", type=Choice(NUMPY_DTYPES))
 @option("method")
 @option("step")
 @option("scale")
@@ -62,7 +62,7 @@ def jacobian(dim, seed, dtype, method, step, scale, scenario, fmt):
 )
 @option("dim", type=Whole(2, 1000), help="Number of classes (2 to 1000).")
 @option("seed", type=Whole(0), default=0)
-@option("dtype", type=Choice(DTYPES))
+@option("dtype", type=Choice(NUMPY_DTYPES))
 @option("scale", type=Number(0, open_=True))
 @click.option(
     "--methods",

@@ -9,6 +9,7 @@ import inspect
 import os
 from collections.abc import Callable
 
+from smgrad import functions
 from smgrad.backend import as_array, is_complex, xp
 from smgrad.errors import UsageError, opt
 from smgrad.impl import autograd, builtin
@@ -29,18 +30,25 @@ class _Watch:
     def __call__(self, *args, shape: tuple[int, ...]):
         hung = self.recorder.hung.get(self.name)  # by name: every watch of that function
         if hung is not None:  # it overran once: every check of it fails, without the wait
+            if self.name in self.recorder.unreported:  # overran measuring its precision
+                self.recorder.unreported.discard(self.name)
+                raise ImplementationError(str(hung))
             raise ImplementationError(f"{hung} (not called again)")
-        given = [self.arrays.to(xp.array(a, copy=True)) for a in args]
+        low = self.recorder.low
+        given = [self.arrays.to(xp.array(a, copy=True), low) for a in args]
+        passed = [xp.array(self.arrays.back(a), copy=True) for a in given]  # as the function got them
         try:
             out = call(self.name, self.f, *given, timeout=self.timeout)
         except Overran as e:
             self.recorder.hung[self.name] = e
             raise
-        for label, before, after in zip(("x", "second argument"), args, given, strict=False):
+        for label, before, after in zip(("x", "second argument"), passed, given, strict=False):
             if not xp.array_equal(before, self.arrays.back(after), equal_nan=True):
                 self.recorder.current.note(self.name, "in place", f"overwrites its input {label} in place")
         try:
             result = as_array(self.arrays.back(out))  # the one conversion of what an implementation returns
+            if result.dtype == xp.float16:  # numpy's: held in float32, as the run's values are
+                result = result.astype(xp.float32)
         except Exception as e:
             raise ImplementationError(f"{self.name} returned {type(out).__name__}, not an array: {e}") from None
         if result.dtype == object or not (xp.issubdtype(result.dtype, xp.number) or result.dtype == bool):
@@ -66,11 +74,13 @@ class _Watch:
 FORWARD_OF = {"softmax_backward": ("softmax", 1), "cross_entropy_grad": ("cross_entropy", 2)}
 
 
-def _after(forward: Callable, backward: Callable, taken: int) -> Callable:
-    """``backward``, called after ``forward`` at the same input, as training calls it."""
+def _after(forward: Callable, backward: Callable, taken: int, arrays: Arrays) -> Callable:
+    """``backward``, called after ``forward`` at the same input, as training calls it (the
+    forward on copies: a kernel that overwrites its input is reported, not run twice on
+    what it wrote)."""
 
     def after(*args):
-        forward(*args[:taken])
+        forward(*(arrays.copy(a) for a in args[:taken]))
         return backward(*args)
 
     return after
@@ -89,11 +99,17 @@ def adapt(
     timeout: float = 0.0,
     like: Implementation | None = None,
     arrays: Arrays | None = None,
+    ignore_index: int | None = None,
+    target_sum: float = 1.0,
 ) -> Implementation:
     """The user's functions as an :class:`Implementation` on rows.
 
     ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
-    ``targets="index"``: the loss functions take integer class ids, not dense targets.
+    ``targets="index"``: the loss functions take integer class ids, not dense targets;
+    a row whose targets are 0 carries ``ignore_index``. ``reduction="none"``: the checks'
+    targets carry each row's upstream gradient (``target_sum`` times it is their sum,
+    :func:`smgrad.problems.make_problem`): the loss is given the targets without it and
+    its values are multiplied by it, and the gradient takes it as a third argument.
     ``timeout``: seconds one call may take (0: no limit). ``like``: an adaptation of the
     same functions whose watchers (what was noted, a function that hung) this one shares.
     ``arrays``: the library the functions are called with (numpy by default); a backward
@@ -106,8 +122,18 @@ def adapt(
         recorder.watches = {k: _Watch(k, f, recorder, timeout, arrays) for k, f in found.items()}
     watch = recorder.watches
 
+    none = reduction == "none"
+
+    def upstream(T):
+        """Each row's upstream gradient, from targets that carry it (reduction none)."""
+        u = xp.sum(T.astype(float), axis=-1) / target_sum
+        return xp.where(u == 0, 1.0, u).astype(T.dtype)
+
     def target(T):
-        return xp.argmax(T, axis=-1) if targets == "index" else T
+        if targets == "index":
+            ids = xp.argmax(xp.abs(T), axis=-1)
+            return ids if ignore_index is None else xp.where(xp.any(T != 0, axis=-1), ids, ignore_index)
+        return T / upstream(T)[..., None] if none else T
 
     def rows(f, X, *more, out: tuple[int, ...]):
         """Call ``f`` on the batch, or row by row for a 1-D implementation."""
@@ -124,22 +150,39 @@ def adapt(
         impl["softmax_jacobian"] = lambda X: rows(watch["softmax_jacobian"], X, out=(n_of(X), n_of(X)))
     if "softmax_backward" in watch:
         impl["softmax_backward"] = lambda X, G: rows(watch["softmax_backward"], X, G, out=(n_of(X),))
-    if "cross_entropy" in watch:
+    if "cross_entropy" in watch and none:  # one loss per row, times its upstream gradient
+        f = watch["cross_entropy"]
+        impl["cross_entropy"] = impl["row_losses"] = lambda X, T: upstream(T) * rows(f, X, target(T), out=())
+    elif "cross_entropy" in watch:
         f = watch["cross_entropy"]
         impl["cross_entropy"] = lambda X, T: f(X[0], target(T)[0], shape=()) if vector else f(X, target(T), shape=())
-        impl["row_losses"] = lambda X, T: xp.stack(
-            [
-                f(X[i], target(T)[i], shape=()) if vector else f(X[i : i + 1], target(T)[i : i + 1], shape=())
-                for i in range(X.shape[0])
-            ]
-        )
+
+        def row_losses(X, T):
+            """Each row's loss alone; an ignored row's is 0 (a mean over no rows is 0/0)."""
+            ids = target(T)
+            return xp.stack(
+                [
+                    xp.zeros((), dtype=X.dtype)
+                    if ignore_index is not None and not xp.any(T[i])
+                    else f(X[i], ids[i], shape=())
+                    if vector
+                    else f(X[i : i + 1], ids[i : i + 1], shape=())
+                    for i in range(X.shape[0])
+                ]
+            )
+
+        impl["row_losses"] = row_losses
     # A mean over a stack of rows divides by their number: row_gradients undoes it.
-    unmean = (lambda X: X.shape[0]) if reduction == "mean" and not vector else (lambda X: 1)
+    counted = lambda T: functions.counted(T, ignore_index is not None)  # noqa: E731
+    unmean = counted if reduction == "mean" and not vector else (lambda T: 1)
 
     def gradients(w):
         """``cross_entropy_grad`` and ``row_gradients`` from the watched gradient ``w``."""
-        grad = lambda X, T: rows(w, X, target(T), out=(n_of(X),))  # noqa: E731
-        return grad, lambda X, T: grad(X, T) * unmean(X)
+        if none:
+            grad = lambda X, T: rows(w, X, target(T), upstream(T), out=(n_of(X),))  # noqa: E731
+        else:
+            grad = lambda X, T: rows(w, X, target(T), out=(n_of(X),))  # noqa: E731
+        return grad, lambda X, T: grad(X, T) * unmean(T)
 
     if "cross_entropy_grad" in watch:
         impl["cross_entropy_grad"], impl["row_gradients"] = gradients(watch["cross_entropy_grad"])
@@ -147,7 +190,7 @@ def adapt(
     ordered = {}
     for backward, (forward, taken) in FORWARD_OF.items():
         if backward in found and forward in found:
-            w = _Watch(backward, _after(found[forward], found[backward], taken), recorder, timeout, arrays)
+            w = _Watch(backward, _after(found[forward], found[backward], taken, arrays), recorder, timeout, arrays)
             if backward == "softmax_backward":
                 ordered[backward] = lambda X, G, w=w: rows(w, X, G, out=(n_of(X),))
             else:
@@ -158,39 +201,63 @@ def adapt(
 
 
 def both_shapes(
-    impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0, array: str = "auto", device: str = "cpu"
+    impl,
+    vector: bool,
+    targets: str,
+    reduction: str,
+    timeout: float = 0.0,
+    array: str = "auto",
+    device: str = "cpu",
+    ignore_index: int | None = None,
+    target_sum: float = 1.0,
+    label_smoothing: float = 0.0,
 ):
     """``(implementation, other)``: :func:`as_implementation` of ``impl``, and a callable
     giving it adapted to the other shape (1-D if ``vector`` is False), sharing its
     watchers, or None where it cannot be (an :class:`Implementation` given is both)."""
-    first = as_implementation(impl, vector, targets, reduction, timeout, array, device)
+    given = {"ignore_index": ignore_index, "target_sum": target_sum}
+    first = as_implementation(
+        impl, vector, targets, reduction, timeout, array, device, **given, label_smoothing=label_smoothing
+    )
     if impl is None or isinstance(impl, Implementation):
         return first, lambda: first
     found = {name: w.f for name, w in first.recorder.watches.items() if name not in first.derived}
     arrays = next(iter(first.recorder.watches.values())).arrays
-    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, first, arrays)
+    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, first, arrays, **given)
 
 
 def as_implementation(
-    impl, vector: bool, targets: str, reduction: str, timeout: float = 0.0, array: str = "auto", device: str = "cpu"
+    impl,
+    vector: bool,
+    targets: str,
+    reduction: str,
+    timeout: float = 0.0,
+    array: str = "auto",
+    device: str = "cpu",
+    ignore_index: int | None = None,
+    target_sum: float = 1.0,
+    label_smoothing: float = 0.0,
 ) -> Implementation:
     """Anything that names or holds the protocol functions, as an :class:`Implementation`:
     a SPEC string or path, a module, a class, an instance, a namespace, a mapping, or an
     :class:`Implementation` already; ``torch`` or ``jax``: that library's own softmax and
-    cross-entropy. None is the reference. Its functions are called with arrays of
+    cross-entropy (with ``ignore_index``, and ``label_smoothing`` for class ids). None is
+    the reference. Its functions are called with arrays of
     ``array`` (``auto``: the library the implementation imported) on ``device``."""
+    given = {"ignore_index": ignore_index, "target_sum": target_sum}
     if impl is None:
         if array not in ("auto", "numpy") or device != "cpu":
             given = f"{opt('array')} {array}" if array not in ("auto", "numpy") else f"{opt('device')} {device}"
             raise UsageError(f"{given}: the reference is numpy, on the CPU; give {opt('impl')} torch, jax or yours")
-        return reference(reduction)
+        return reference(reduction, ignore_index is not None)
     if isinstance(impl, Implementation):
         return impl
     if isinstance(impl, os.PathLike):
         impl = os.fspath(impl)
     if isinstance(impl, str) and impl in builtin.LIBRARIES:
         arrays = arrays_for(impl if array == "auto" else array, device)
-        return adapt(builtin.functions(impl, reduction), impl, vector, targets, reduction, timeout, arrays=arrays)
+        own = builtin.functions(impl, reduction, ignore_index, label_smoothing if targets == "index" else 0.0)
+        return adapt(own, impl, vector, targets, reduction, timeout, arrays=arrays, **given)
     if isinstance(impl, str):
         found, name = load(impl, timeout), impl
     else:
@@ -201,4 +268,4 @@ def as_implementation(
         if not found:
             raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
     arrays = arrays_for(array, device, found.values())
-    return adapt(found, name, vector, targets, reduction, timeout, arrays=arrays)
+    return adapt(found, name, vector, targets, reduction, timeout, arrays=arrays, **given)

@@ -3,7 +3,9 @@
 smgrad computes in numpy. Each call of an implementation gets its arguments as arrays of
 the implementation's own library — the same dtype (complex ones for the complex step,
 64-bit integers for class ids), on its device — and what it returns comes back as numpy.
-A perturbed stack is one array, so one call evaluates all of it, on a GPU too.
+A perturbed stack is one array, so one call evaluates all of it, on a GPU too. In a
+bfloat16 or float16 run the float32 arrays that hold the run's values are passed in that
+dtype, and what comes back in it is returned as float32, exactly.
 
 torch and JAX are imported only when a run asks for them (``--array``) or the
 implementation already imported them (``auto``): a numpy run never loads either.
@@ -24,9 +26,18 @@ class Arrays:
 
     name = "numpy"
 
-    def to(self, a):
-        """A numpy array as this library's array."""
-        return a
+    def to(self, a, low: str | None = None):
+        """A numpy array as this library's array; in a low-precision run (``low``,
+        :mod:`smgrad.precision`) the float32 arrays that hold its values in that dtype."""
+        if low is None or a.dtype != xp.float32:
+            return a
+        if low != "float16":
+            raise UsageError(f"{opt('dtype')} {low}: numpy has no {low}; give {opt('array')} torch or jax")
+        return a.astype(xp.float16)
+
+    def copy(self, a):
+        """A copy of an array of this library."""
+        return a.copy()
 
     def back(self, value):
         """What the implementation returned (or an argument it was given), as numpy: a
@@ -57,8 +68,14 @@ class TorchArrays(Arrays):
                 f"use {opt('device', 'cpu')}"
             )
 
-    def to(self, a):
-        return self.torch.from_numpy(xp.ascontiguousarray(a)).to(self.device)
+    def to(self, a, low: str | None = None):
+        tensor = self.torch.from_numpy(xp.ascontiguousarray(a))
+        if low is not None and a.dtype == xp.float32:
+            tensor = tensor.to(getattr(self.torch, low))  # exact: the values are in that dtype
+        return tensor.to(self.device)
+
+    def copy(self, a):
+        return a.clone()
 
     def back(self, value):
         torch = self.torch
@@ -99,8 +116,14 @@ class JaxArrays(Arrays):
             raise UsageError(f"{opt('device')} {device}: JAX finds no such device; use {opt('device', 'cpu')}")
         self.device = found[int(index or 0)]
 
-    def to(self, a):
-        return self.jax.device_put(self.jnp.asarray(a), self.device)
+    def to(self, a, low: str | None = None):
+        value = self.jnp.asarray(a)
+        if low is not None and a.dtype == xp.float32:
+            value = value.astype(getattr(self.jnp, low))
+        return self.jax.device_put(value, self.device)
+
+    def copy(self, a):
+        return a  # immutable
 
     def back(self, value):
         if isinstance(value, self.jax.Array):

@@ -47,8 +47,10 @@ def _torch(arrays, forward: Callable, backward: str) -> Callable:
             if backward == "softmax_backward":
                 y = forward(x)
                 (grad,) = torch.autograd.grad(y, x, more[0].to(y.dtype))
-            else:
-                (grad,) = torch.autograd.grad(forward(x, *more), x)
+            else:  # a third argument: each row's upstream gradient (reduction none)
+                losses = forward(x, more[0])
+                upstream = more[1].to(losses.dtype) if len(more) > 1 else None
+                (grad,) = torch.autograd.grad(losses, x, upstream)
         return grad
 
     run.__name__ = run.__qualname__ = backward
@@ -64,6 +66,9 @@ def _jax(arrays, forward: Callable, backward: str) -> Callable:
         if backward == "softmax_backward":
             y, vjp = jax.vjp(forward, x)
             return vjp(more[0].astype(y.dtype))[0]
+        if len(more) > 1:  # each row's upstream gradient (reduction none)
+            losses, vjp = jax.vjp(lambda z: forward(z, more[0]), x)
+            return vjp(more[1].astype(losses.dtype))[0]
         return jax.grad(lambda z: forward(z, *more))(x)
 
     run.__name__ = run.__qualname__ = backward

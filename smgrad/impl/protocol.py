@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from smgrad import analytic, functions
+from smgrad.backend import xp
+from smgrad.precision import round_to
 
 NAMES = ("softmax", "softmax_jacobian", "softmax_backward", "cross_entropy", "cross_entropy_grad")
 
@@ -39,6 +41,8 @@ class Recorder:
         self.current = Observations()
         self.watches: dict = {}  # the watched functions, shared by adaptations to other shapes
         self.hung: dict = {}  # function name -> how it overran: it is not called again
+        self.unreported: set = set()  # of those, the ones that overran outside any check
+        self.low: str | None = None  # float32 arrays are passed in this dtype (Implementation.storing)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,16 @@ class Implementation:
         return dataclasses.replace(self, **self.ordered) if self.ordered else self
 
     @contextlib.contextmanager
+    def storing(self, low: str | None) -> Iterator[None]:
+        """Inside the block, the float32 arrays that hold a low-precision run's values are
+        passed in that dtype (``low``, or None: as they are)."""
+        before, self.recorder.low = self.recorder.low, low
+        try:
+            yield
+        finally:
+            self.recorder.low = before
+
+    @contextlib.contextmanager
     def observe(self) -> Iterator[Observations]:
         """The notes on every call made inside the ``with`` block, as they come."""
         seen, before = Observations(), self.recorder.current
@@ -87,17 +101,31 @@ class Implementation:
             self.recorder.current = before
 
 
-def reference(reduction: str = "mean") -> Implementation:
-    """smgrad's own functions (the seed's formulas) as an implementation."""
+def reference(reduction: str = "mean", ignore: bool = False) -> Implementation:
+    """smgrad's own functions (the seed's formulas) as an implementation. In a low
+    precision (:meth:`Implementation.storing`), given the float32 arrays that hold the
+    run's values, they compute in float32 and store the result in that dtype, as a
+    correct kernel does. ``ignore``: rows without a target (an ignore index) are left out
+    of a mean; ``none``: each row's loss (its upstream gradient is in its targets)."""
+    recorder = Recorder()
+
+    def stored(f):
+        def call(x, *more):
+            out = f(x, *more)
+            return round_to(out, recorder.low) if recorder.low and x.dtype == xp.float32 else out
+
+        return call
+
     return Implementation(
         name="reference",
-        softmax=functions.softmax,
-        softmax_jacobian=analytic.softmax_jacobian,
-        softmax_backward=analytic.softmax_vjp,
-        cross_entropy=lambda x, t: functions.cross_entropy(x, t, reduction),
-        cross_entropy_grad=lambda x, t: analytic.cross_entropy_grad(x, t, reduction),
-        row_losses=lambda x, t: functions.cross_entropy(x, t, "none"),
-        row_gradients=lambda x, t: analytic.cross_entropy_grad(x, t, "none"),
-        softmax_jacobian_block=analytic.softmax_jacobian_block,
+        softmax=stored(functions.softmax),
+        softmax_jacobian=stored(analytic.softmax_jacobian),
+        softmax_backward=stored(analytic.softmax_vjp),
+        cross_entropy=stored(lambda x, t: functions.cross_entropy(x, t, reduction, ignore)),
+        cross_entropy_grad=stored(lambda x, t: analytic.cross_entropy_grad(x, t, reduction, ignore)),
+        row_losses=stored(lambda x, t: functions.cross_entropy(x, t, "none")),
+        row_gradients=stored(lambda x, t: analytic.cross_entropy_grad(x, t, "none")),
+        softmax_jacobian_block=stored(analytic.softmax_jacobian_block),
         is_reference=True,
+        recorder=recorder,
     )

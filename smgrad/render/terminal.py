@@ -129,6 +129,7 @@ def report_renderables(report: Report) -> list:
     notes = []
     if report.arrays != "numpy":
         notes.append(f"called with {report.arrays}")
+    notes += [note for note in (found.note() for found in report.precision) if note]
     if report.config_file:
         notes.append(f"defaults from [tool.smgrad] in {report.config_file}")
     if c.resolved_mode == "fast":
