@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from smgrad import checks, coverage, options, usercode
 from smgrad.config import Config
-from smgrad.errors import UsageError
+from smgrad.errors import UsageError, opt
 from smgrad.impl import both_shapes, spec_of
 from smgrad.report import Report
 
@@ -50,6 +50,12 @@ def check(impl=None, progress=None, **values) -> Report:
             first.target_sum,
             first.label_smoothing,
         )
+        if implementation.arrays == "numpy" and not implementation.is_reference:
+            for c in configs:
+                if c.dtype == "bfloat16":
+                    raise UsageError(
+                        f"{opt('dtype')} bfloat16: numpy has no bfloat16; give {opt('array')} torch or jax"
+                    )
         vectors = []  # the 1-D adaptation, made only if a case asks for it
 
         def vector():

@@ -81,11 +81,13 @@ def _named_factors(batch: int, dim: int | None) -> list[tuple[float, str]]:
     return named
 
 
-def _first(values, candidates: list[tuple[str, Formula]], dtype) -> str | None:
+def _first(values, candidates: list[tuple[str, Formula]], dtype, right=None) -> str | None:
+    """The first candidate the values match, among those the right values do not (a
+    wrong formula that gives the right values here explains nothing)."""
     for text, formula in candidates:
         with quietly():
             candidate = formula()
-        if _match(values, candidate, dtype):
+        if _match(values, candidate, dtype) and (right is None or not _match(right, candidate, dtype)):
             return text
     return None
 
@@ -163,7 +165,7 @@ def jacobian(values, x) -> str | None:
         ),
     ]
     right = y[..., :, None] * (eye - y[..., None, :])
-    return _first(values, candidates, x.dtype) or _factor(values, right, 1, x.dtype)
+    return _first(values, candidates, x.dtype, right) or _factor(values, right, 1, x.dtype)
 
 
 def _jacobian_of(y):
@@ -190,7 +192,7 @@ def backward(values, x, g) -> str | None:
         ),
     ]
     right = y * (g - xp.sum(g * y, axis=-1, keepdims=True))
-    return _first(values, candidates, x.dtype) or _factor(values, right, 1, x.dtype)
+    return _first(values, candidates, x.dtype, right) or _factor(values, right, 1, x.dtype)
 
 
 def cross_entropy_grad(values, x, t, reduction: str, vector: bool, kept=None, upstream=None) -> str | None:
@@ -238,7 +240,7 @@ def cross_entropy_grad(values, x, t, reduction: str, vector: bool, kept=None, up
                 lambda: right * kept / batch,
             )
         )
-    return _first(values, candidates, x.dtype) or _factor(values, right, batch, x.dtype, x.shape[-1])
+    return _first(values, candidates, x.dtype, right) or _factor(values, right, batch, x.dtype, x.shape[-1])
 
 
 def _soft(t) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from smgrad.backend import generator, largest, xp
 from smgrad.options import SCENARIOS, TARGETS
-from smgrad.precision import round_to
+from smgrad.precision import round_to, storage
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def make_problem(
     return Problem(
         scenario=scenario,
         x=x,
-        t=round_to(t, dtype),
+        t=round_to(t, dtype if targets != "index" else storage(dtype)),  # class ids: made inside, not passed
         labels=labels if targets == "index" else None,
         g=round_to(g, dtype),
         vector=batch is None,

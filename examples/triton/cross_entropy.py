@@ -1,6 +1,7 @@
 """Correct: a fused softmax + cross-entropy Triton kernel, the way LLM training code
 writes one (after Liger-Kernel and Unsloth): one program per row, an online softmax over
-vocabulary blocks with float32 accumulation, and the gradient written in the forward, so
+vocabulary blocks of 8192 (32000 is not a multiple) with float32 accumulation, and the
+gradient written in the forward, so
 the backward only scales it by the upstream gradient. bfloat16, float16, float32 and
 float64 inputs (each loaded as float32: a float64 run is judged at float32, which
 smgrad detects and says); class-id targets; ``reduction`` mean, sum or none;
@@ -25,7 +26,7 @@ if not torch.cuda.is_available():
 import triton
 import triton.language as tl
 
-BLOCK = 1024
+BLOCK = 8192
 
 
 @triton.jit
