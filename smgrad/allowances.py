@@ -278,6 +278,17 @@ class Gradient(_Entries):
     def _exact(self, x, cols):
         return analytic.cross_entropy_grad(x, self.t, "none")[:, cols].T[:, :, None]
 
+    def _stored(self, cols):
+        """A low-precision gradient rounds once when stored, and may be computed from
+        the forward's log-probabilities as autograd saves them, stored too: ``log y_j``
+        carries ``eps |log y_j|``, so ``y_j sum(t)`` carries ``eps y_j |log y_j| sum|t|``.
+        Not ``eps y_j``: that is ``y`` rounded before ``t`` is subtracted, which loses
+        every digit of a confident row's ``y - 1`` (at most ``1 - y`` here: ``y |log y|``)."""
+        y = self.y[:, cols].T[:, :, None]
+        with quietly():
+            saved = xp.where(y > 0, y * xp.abs(xp.log(y)), 0.0) * self.total[None]
+        return xp.abs(self._exact(self.x, cols)) + saved
+
     def along(self, v):
         """The user's rounding in ``<g, v_k>`` per row ``(K, N)`` for directions ``v``
         (K, N, n): ``sum_j u_j |v_kj|`` in units of ``eps K`` (the numerical side is the

@@ -12,6 +12,7 @@ import pytest
 from conftest import EXAMPLES, invoke, one_line_error
 
 import smgrad
+from smgrad import problems
 
 torch = pytest.importorskip("torch")
 
@@ -147,3 +148,38 @@ def test_an_instance_or_a_plain_function_named_by_object_is_taken_by_its_argumen
     assert by_function.passed and {r.name for r in by_function if r.status == "passed"} >= {"softmax_backward"}
     line = one_line_error(invoke("check", "--impl", f"{tmp_path / 'objects.py'}:three"))
     assert "defines none of softmax" in line  # three arguments: neither forward
+
+
+@pytest.mark.parametrize("name", CORRECT[:3])
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_correct_torch_implementations_pass_in_low_precision(name, dtype):
+    """A default run at dim 10: every scenario (the peaked one's confident rows too) and
+    the cases it adds; the derivatives differentiated in float64, which they take."""
+    report = smgrad.check(spec(name), dtype=dtype)
+    assert report.passed, failing(report)
+    assert report.to_dict()["config"]["precision"][0]["differentiated"] == "float64"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_torchs_own_softmax_passes_in_low_precision(dtype):
+    report = smgrad.check("torch", dtype=dtype)
+    softmax = [r for r in report if r.name.startswith("softmax")]
+    assert softmax and all(r.status in ("passed", "skipped") for r in softmax), failing(report)
+
+
+@pytest.mark.skipif(not torch.__version__.startswith("2.13."), reason="measured on torch 2.13")
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_torchs_own_cross_entropy_loses_a_confident_rows_target_gradient_on_the_cpu(dtype):
+    """Measured, torch 2.13 CPU: log_softmax in bfloat16 rounds the log-sum-exp before
+    subtracting it, so a row predicted at softmax 0.999 gets a loss of 0 and a gradient
+    of 0 at its target (the true value, -1.3e-3, is a bfloat16 number). smgrad reports it
+    in the peaked scenario's confident rows, and nowhere else."""
+    report = smgrad.check("torch", dtype=dtype)
+    wrong = {(r.name, r.scenario) for r in report if r.status == "failed"}
+    assert wrong == {("cross_entropy", "peaked"), ("cross_entropy_grad", "peaked")}, failing(report)
+    grad = next(r for r in report if r.name == "cross_entropy_grad" and r.status == "failed")
+    b, j = grad.worst[0].index
+    targets = problems.make_problem("peaked", 10, 4, dtype, 0).t
+    assert b % 2 == 0 and j == int(targets[b].argmax())  # a confident row's target
+    assert grad.worst[0].deviation > 0.1 * abs(grad.worst[0].numerical)  # a large part of the entry
+    assert "cancels" in grad.diagnosis
