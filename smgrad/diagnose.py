@@ -168,6 +168,22 @@ def jacobian(values, x) -> str | None:
     return _first(values, candidates, x.dtype, right) or _factor(values, right, 1, x.dtype)
 
 
+def computed_low(values, x, dtype) -> str | None:
+    """A low-precision softmax computed in that dtype: ``x - max`` rounds there, which
+    costs ``|x - max|`` units in the last place of ``exp`` (and the sum and quotient a few
+    more): every entry within that, some beyond one rounding."""
+    y = functions.softmax(x.astype(float))
+    error = xp.abs(xp.asarray(values, dtype=float) - y)
+    e = eps(dtype)
+    room = e * (xp.abs(x - xp.max(x, axis=-1, keepdims=True)) + 4) * y + e * 2.0**-14
+    if not xp.all(error <= room) or not xp.any(error > e * y):
+        return None
+    return (
+        f"computed in {dtype}: x - max rounds there, and costs |x - max| units in y's last place; "
+        "compute in float32, round once"
+    )
+
+
 def _jacobian_of(y):
     if y is None:
         return None

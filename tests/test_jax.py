@@ -38,3 +38,11 @@ def test_a_custom_vjp_rule_with_only_the_diagonal_is_caught():
     report = smgrad.check(JAX / "custom_vjp_diagonal.py", batch=3, scenarios="typical,ties")
     assert {r.name for r in report if r.status == "failed"} == {"softmax_backward"}, failing(report)
     assert any("only the diagonal" in (r.diagnosis or "") for r in report if r.status == "failed")
+
+
+def test_a_jax_function_that_computes_in_float32_passes_in_bfloat16():
+    """jax.nn.softmax given bfloat16 computes in it (measured: two units in the last place
+    in small entries, where x - max rounds); the example computes in float32 and rounds once."""
+    report = smgrad.check(JAX / "functions.py", dtype="bfloat16", batch=3, scenarios="typical,peaked")
+    assert report.passed, failing(report)
+    assert report.to_dict()["config"]["precision"][0]["differentiated"] == "float64"

@@ -185,3 +185,17 @@ def test_ignored_rows_have_no_gradient_and_no_share_of_the_mean(tmp_path):
 def test_ignore_index_needs_class_ids():
     line = one_line_error(invoke("check", "--ignore-index", "-100"))
     assert "--ignore-index marks rows by their class id: give --targets index" in line
+
+
+def test_a_softmax_computed_in_float16_is_said_to_be(tmp_path):
+    """numpy computes float16 arithmetic in float16: x - max rounds there."""
+    (tmp_path / "half.py").write_text(
+        "import numpy as np\n"
+        "def softmax(x):\n"
+        "    e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "    return e / e.sum(-1, keepdims=True)\n"
+    )
+    report = smgrad.check(tmp_path / "half.py", dtype="float16", scenarios="typical,overflow")
+    wrong = [r for r in report if r.status == "failed"]
+    assert wrong and {r.name for r in wrong} == {"softmax"}, failing(report)
+    assert all("computed in float16" in (r.diagnosis or "") for r in wrong), [r.diagnosis for r in wrong]

@@ -12,7 +12,7 @@ from smgrad.checks.outcome import diagnosed, measured, missing, skipped
 from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
 from smgrad.impl import Implementation
-from smgrad.precision import round_to
+from smgrad.precision import is_low, round_to
 from smgrad.report import CheckResult
 
 
@@ -44,8 +44,13 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
         cmp,
         message="; ".join(problems_found),
         violated=bool(problems_found),
-        diagnosis=diagnose.softmax(y, p.x) if failed else None,
+        diagnosis=_softmax_diagnosis(y, p.x, cfg) if failed else None,
     )
+
+
+def _softmax_diagnosis(y, x, cfg: Config) -> str | None:
+    low = diagnose.computed_low(y, x, cfg.dtype) if is_low(cfg.dtype) else None
+    return low or diagnose.softmax(y, x)
 
 
 def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
