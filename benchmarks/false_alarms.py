@@ -78,8 +78,8 @@ def runs(
     dtypes=("float64",),
     kinds=TARGETS,
 ):
-    every = itertools.product(specs(frameworks, only), dtypes, dims, range(seeds))
-    for (spec, need), dtype, dim, seed in every:
+    every = itertools.product(dtypes, specs(frameworks, only), dims, range(seeds))  # a dtype at a time
+    for dtype, (spec, need), dim, seed in every:
         if dtype in ("bfloat16", "float16") and not any(f"{lib}/" in spec for lib in FRAMEWORKS):
             continue  # numpy has no bfloat16; float16 numpy code is not a kernel
         too_large = dim > need.get("max_dim", 300 if any(s in spec for s in SLOW) else dim)
@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--batches", default="1,3,dim")
     parser.add_argument("--dtypes", default="float64,float32", help="bfloat16 and float16: the frameworks' examples")
     parser.add_argument("--targets", default="onehot,soft,smoothed", help="target kinds (class ids where required)")
+    parser.add_argument("--progress", action="store_true", help="a line per run finished")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
     batches = tuple(b if b == "dim" else int(b) for b in args.batches.split(","))
@@ -130,6 +131,8 @@ def main() -> None:
             if bad:
                 alarms[name] += 1
                 print(f"  FALSE ALARM {name} {options}: {bad}", flush=True)
+            elif args.progress:
+                print(f"  ok {name} {options}", flush=True)
     for name in sorted(total):
         print(f"{name:<40} runs {total[name]:>6}  false alarms {alarms[name]}")
     print(f"all: {sum(total.values())} runs, {sum(alarms.values())} false alarms, {time.perf_counter() - t0:.0f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from smgrad import checks, coverage, options, usercode
 from smgrad.config import Config
 from smgrad.errors import UsageError, opt
-from smgrad.impl import both_shapes, spec_of
+from smgrad.impl import Calling, both_shapes, spec_of
 from smgrad.report import Report
 
 
@@ -38,18 +38,7 @@ def check(impl=None, progress=None, **values) -> Report:
     first = configs[0]
     target = impl if impl is not None else first.impl
     with usercode.interrupts():
-        implementation, other = both_shapes(
-            target,
-            first.batch is None,
-            first.targets,
-            first.reduction,
-            first.timeout,
-            first.array,
-            first.device,
-            first.ignore_index,
-            first.target_sum,
-            first.label_smoothing,
-        )
+        implementation, other = both_shapes(target, Calling.of(first))
         if implementation.arrays == "numpy" and not implementation.is_reference:
             for c in configs:
                 if c.dtype == "bfloat16":

@@ -44,7 +44,7 @@ def test_real_step_errors_form_a_v():
 def test_sweep_over_a_user_implementation_notes_a_complex_unsafe_one():
     result = sweep(
         methods=("complex", "richardson"),
-        impl=as_implementation(str(EXAMPLES / "correct" / "loops.py"), False, "onehot", "mean"),
+        impl=as_implementation(str(EXAMPLES / "correct" / "loops.py")),
     )
     assert "complex step not usable" in result.note
     complex_step, richardson = result.methods

@@ -96,9 +96,9 @@ def sweep(target, dim, seed, dtype, scale, methods, impl, batch, fmt, plot_file)
     """
     from smgrad.explain.sweep import sweep as run_sweep
     from smgrad.explain.views import print_sweep
-    from smgrad.impl import as_implementation
+    from smgrad.impl import Calling, as_implementation
 
-    implementation = as_implementation(impl, batch == "none", "onehot", "mean") if impl else None
+    implementation = as_implementation(impl, Calling(vector=batch == "none")) if impl else None
     result = run_sweep(target, dim, seed, dtype, methods, implementation, scale)
     if plot_file:
         from smgrad.explain.plot import plot_sweep

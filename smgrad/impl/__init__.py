@@ -2,13 +2,14 @@
 as an :class:`Implementation` and watching their calls (:mod:`.adapt`), and the protocol
 the checks speak to (:mod:`.protocol`)."""
 
-from smgrad.impl.adapt import adapt, as_implementation, both_shapes
+from smgrad.impl.adapt import Calling, adapt, as_implementation, both_shapes
 from smgrad.impl.load import load, spec_of
 from smgrad.impl.protocol import NAMES, Implementation, Observations, reference
 from smgrad.usercode import ImplementationError, describe
 
 __all__ = [
     "NAMES",
+    "Calling",
     "Implementation",
     "ImplementationError",
     "Observations",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 from smgrad import functions
 from smgrad.backend import as_array, is_complex, xp
@@ -93,20 +94,16 @@ def _what(out) -> str:
 def adapt(
     found: dict[str, Callable],
     name: str,
-    vector: bool,
-    targets: str,
-    reduction: str,
-    timeout: float = 0.0,
+    calling: Calling,
     like: Implementation | None = None,
     arrays: Arrays | None = None,
-    ignore_index: int | None = None,
-    target_sum: float = 1.0,
 ) -> Implementation:
-    """The user's functions as an :class:`Implementation` on rows.
+    """The user's functions as an :class:`Implementation` on rows, called as ``calling``
+    says (:class:`Calling`).
 
     ``vector``: the functions take one 1-D sample, so rows are passed one at a time.
     ``targets="index"``: the loss functions take integer class ids, not dense targets;
-    a row whose targets are 0 carries ``ignore_index``. ``reduction="none"``: the checks'
+    a row whose targets are 0 carries the ignore index. ``reduction="none"``: the checks'
     targets carry each row's upstream gradient (``target_sum`` times it is their sum,
     :func:`smgrad.problems.make_problem`): the loss is given the targets without it and
     its values are multiplied by it, and the gradient takes it as a third argument.
@@ -115,6 +112,8 @@ def adapt(
     ``arrays``: the library the functions are called with (numpy by default); a backward
     it can derive from a forward by autograd stands in for a missing one.
     """
+    vector, targets, reduction, timeout = calling.vector, calling.targets, calling.reduction, calling.timeout
+    ignore_index, target_sum = calling.ignore_index, calling.target_sum
     recorder = like.recorder if like is not None else Recorder()
     arrays = arrays or Arrays()
     found, derived = autograd.derive(found, arrays)
@@ -200,72 +199,74 @@ def adapt(
     )
 
 
-def both_shapes(
-    impl,
-    vector: bool,
-    targets: str,
-    reduction: str,
-    timeout: float = 0.0,
-    array: str = "auto",
-    device: str = "cpu",
-    ignore_index: int | None = None,
-    target_sum: float = 1.0,
-    label_smoothing: float = 0.0,
-):
+@dataclass(frozen=True)
+class Calling:
+    """How a run calls an implementation's functions: on one 1-D sample at a time
+    (``vector``) or a batch, with what targets and reduction, within what time, with what
+    arrays on what device; for class ids, the ignore index and label smoothing."""
+
+    vector: bool = False
+    targets: str = "onehot"
+    reduction: str = "mean"
+    timeout: float = 0.0
+    array: str = "auto"
+    device: str = "cpu"
+    ignore_index: int | None = None
+    target_sum: float = 1.0
+    label_smoothing: float = 0.0
+
+    @classmethod
+    def of(cls, config) -> Calling:
+        """What a run's :class:`smgrad.config.Config` says."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls) if f.name != "vector"}).other(
+            config.batch is None
+        )
+
+    def other(self, vector: bool) -> Calling:
+        return replace(self, vector=vector)
+
+
+def both_shapes(impl, calling: Calling):
     """``(implementation, other)``: :func:`as_implementation` of ``impl``, and a callable
-    giving it adapted to the other shape (1-D if ``vector`` is False), sharing its
+    giving it adapted to the other shape (1-D if ``calling.vector`` is False), sharing its
     watchers, or None where it cannot be (an :class:`Implementation` given is both)."""
-    given = {"ignore_index": ignore_index, "target_sum": target_sum}
-    first = as_implementation(
-        impl, vector, targets, reduction, timeout, array, device, **given, label_smoothing=label_smoothing
-    )
+    first = as_implementation(impl, calling)
     if impl is None or isinstance(impl, Implementation):
         return first, lambda: first
     found = {name: w.f for name, w in first.recorder.watches.items() if name not in first.derived}
     arrays = next(iter(first.recorder.watches.values())).arrays
-    return first, lambda: adapt(found, first.name, not vector, targets, reduction, timeout, first, arrays, **given)
+    return first, lambda: adapt(found, first.name, calling.other(not calling.vector), first, arrays)
 
 
-def as_implementation(
-    impl,
-    vector: bool,
-    targets: str,
-    reduction: str,
-    timeout: float = 0.0,
-    array: str = "auto",
-    device: str = "cpu",
-    ignore_index: int | None = None,
-    target_sum: float = 1.0,
-    label_smoothing: float = 0.0,
-) -> Implementation:
+def as_implementation(impl, calling: Calling = Calling()) -> Implementation:
     """Anything that names or holds the protocol functions, as an :class:`Implementation`:
     a SPEC string or path, a module, a class, an instance, a namespace, a mapping, or an
     :class:`Implementation` already; ``torch`` or ``jax``: that library's own softmax and
-    cross-entropy (with ``ignore_index``, and ``label_smoothing`` for class ids). None is
-    the reference. Its functions are called with arrays of
-    ``array`` (``auto``: the library the implementation imported) on ``device``."""
-    given = {"ignore_index": ignore_index, "target_sum": target_sum}
+    cross-entropy (with the ignore index, and label smoothing for class ids). None is the
+    reference. Its functions are called as ``calling`` says, with arrays of
+    ``calling.array`` (``auto``: the library the implementation imported)."""
+    array, device, c = calling.array, calling.device, calling
     if impl is None:
         if array not in ("auto", "numpy") or device != "cpu":
             given = f"{opt('array')} {array}" if array not in ("auto", "numpy") else f"{opt('device')} {device}"
             raise UsageError(f"{given}: the reference is numpy, on the CPU; give {opt('impl')} torch, jax or yours")
-        return reference(reduction, ignore_index is not None)
+        return reference(c.reduction, c.ignore_index is not None)
     if isinstance(impl, Implementation):
         return impl
     if isinstance(impl, os.PathLike):
         impl = os.fspath(impl)
     if isinstance(impl, str) and impl in builtin.LIBRARIES:
         arrays = arrays_for(impl if array == "auto" else array, device)
-        own = builtin.functions(impl, reduction, ignore_index, label_smoothing if targets == "index" else 0.0)
-        return adapt(own, impl, vector, targets, reduction, timeout, arrays=arrays, **given)
+        smoothing = c.label_smoothing if c.targets == "index" else 0.0
+        return adapt(builtin.functions(impl, c.reduction, c.ignore_index, smoothing), impl, c, arrays=arrays)
     if isinstance(impl, str):
-        found, name = load(impl, timeout), impl
+        found, name = load(impl, c.timeout), impl
     else:
         name = spec_of(impl)
         if inspect.isclass(impl):
-            impl = instance(name, impl, timeout)
+            impl = instance(name, impl, c.timeout)
         found = functions_of(impl)
         if not found:
             raise UsageError(f"{name} defines none of {', '.join(NAMES)}")
     arrays = arrays_for(array, device, found.values())
-    return adapt(found, name, vector, targets, reduction, timeout, arrays=arrays, **given)
+    return adapt(found, name, c, arrays=arrays)
