@@ -85,6 +85,13 @@ TABLE = (
         "Over the rows of a batch; none: one loss per row, its backward given a random upstream gradient per row.",
     ),
     Option(
+        "loss_reference",
+        params.Choice(("seed", "none")),
+        "seed",
+        "none: your loss is not the seed's cross-entropy (a z-loss, soft-capping): its gradient is checked "
+        "against its own forward only, and the checks that need the seed's formula say they had none.",
+    ),
+    Option(
         "ignore_index",
         params.Whole(-(2**62)),
         None,

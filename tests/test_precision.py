@@ -199,3 +199,34 @@ def test_a_softmax_computed_in_float16_is_said_to_be(tmp_path):
     wrong = [r for r in report if r.status == "failed"]
     assert wrong and {r.name for r in wrong} == {"softmax"}, failing(report)
     assert all("computed in float16" in (r.diagnosis or "") for r in wrong), [r.diagnosis for r in wrong]
+
+
+ZLOSS = (
+    "import numpy as np\n"
+    "Z = 1e-4\n"
+    "def _lse(x):\n"
+    "    m = x.max(-1, keepdims=True)\n"
+    "    return (m + np.log(np.exp(x - m).sum(-1, keepdims=True)))[..., 0]\n"
+    "def cross_entropy(x, t):\n"
+    "    lse = _lse(x)\n"
+    "    return (t.sum(-1) * lse - (t * x).sum(-1) + Z * lse**2).mean()\n"
+    "def cross_entropy_grad(x, t):\n"
+    "    lse = _lse(x)\n"
+    "    y = np.exp(x - lse[..., None])\n"
+    "    return (y * t.sum(-1, keepdims=True) - t + 2 * Z * lse[..., None] * y) / x.shape[0]\n"
+)
+
+
+def test_a_loss_without_a_seed_formula_is_checked_against_its_own_forward(tmp_path):
+    """A z-loss (``+ 1e-4 logsumexp^2``, as PaLM's): with loss_reference none its gradient
+    is checked against its own forward, and the checks that need the seed's formula say so."""
+    (tmp_path / "zloss.py").write_text(ZLOSS)
+    assert not smgrad.check(tmp_path / "zloss.py").passed  # it is not the seed's loss
+    report = smgrad.check(tmp_path / "zloss.py", loss_reference="none")
+    assert report.passed, failing(report)
+    skipped = {r.name for r in report if r.status == "skipped" and r.message.startswith("no reference")}
+    assert skipped == {"cross_entropy", "cross_entropy_hessian"}
+    assert {r.method for r in report if r.name == "cross_entropy_grad"} == {"complex"}  # no reference row
+    (tmp_path / "forgot.py").write_text(ZLOSS.replace(" + 2 * Z * lse[..., None] * y", ""))
+    report = smgrad.check(tmp_path / "forgot.py", loss_reference="none")
+    assert {r.name for r in report if r.status == "failed"} == {"cross_entropy_grad"}, failing(report)

@@ -190,13 +190,20 @@ def _scenario(
         # Overflow in an implementation's exp is judged by its results, not its warnings.
         warnings.simplefilter("ignore", RuntimeWarning)
         (softmax,) = guarded(("softmax",), p, lambda: [values.softmax(impl, p, cfg)])
-        (loss,) = guarded(("cross_entropy",), p, lambda: [values.cross_entropy(impl, p, cfg)])
+        own = cfg.loss_reference == "none"  # a loss that is not the seed's: no formula to compare with
+        if own:
+            (loss,) = [
+                skipped("cross_entropy", p, f"{NO_REFERENCE}; its values are what its gradient is checked against")
+            ]
+        else:
+            (loss,) = guarded(("cross_entropy",), p, lambda: [values.cross_entropy(impl, p, cfg)])
         # Derivatives are checked against the numerical derivative of the implementation's
         # own forward, unless that forward is itself wrong here: differentiating a wrong
         # (or NaN) forward would blame a correct backward for the forward's bug.
         forwards = (
             _trusted(seen.notes, impl.softmax, softmax) or ref.softmax,
-            _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss) or ref.row_losses,
+            (impl.row_losses if own else _trusted(seen.notes, impl.row_losses if impl.cross_entropy else None, loss))
+            or ref.row_losses,
             _basis_note(impl, seen.notes, impl.softmax, softmax),
             _basis_note(impl, seen.notes, impl.cross_entropy, loss),
         )
@@ -205,7 +212,7 @@ def _scenario(
             with ref.storing(None):  # the reference's forward, where it stands in, as the implementation's
                 softmax_rows, loss_rows = _differentiated(ordered, forwards, q, cfg, plan, found.differentiated)
             softmax_rows = _merged(softmax_rows, stored.softmax_derivatives(ordered, q, cfg, plan))
-            loss_rows = _merged(loss_rows, stored.cross_entropy_grad(ordered, q, cfg))
+            loss_rows = loss_rows if own else _merged(loss_rows, stored.cross_entropy_grad(ordered, q, cfg))
         else:
             softmax_rows, loss_rows = _derivative_rows(ordered, forwards, q, cfg, plan)
         results = [
@@ -226,13 +233,18 @@ def _derivative_rows(impl, forwards, q, cfg: Config, plan, versus_reference: boo
     softmax_rows = plan.in_batch(
         softmax_pass.softmax_derivatives(impl, own_softmax, q, cfg, plan, softmax_basis, versus_reference)
     )
-    loss_rows = [
-        *plan.in_batch(derivatives.cross_entropy_grad(impl, own_losses, q, cfg, plan, loss_basis, versus_reference)),
-        *plan.in_batch(
-            guarded(("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)])
-        ),
-    ]
-    return softmax_rows, loss_rows
+    seed = cfg.loss_reference == "seed"
+    grad = derivatives.cross_entropy_grad(impl, own_losses, q, cfg, plan, loss_basis, versus_reference and seed)
+    if seed:
+        hessian = guarded(
+            ("cross_entropy_hessian",), q, lambda: [derivatives.cross_entropy_hessian(impl, q, cfg, plan)]
+        )
+    else:
+        hessian = [skipped("cross_entropy_hessian", q, f"{NO_REFERENCE}: its Hessian is not the seed's")]
+    return softmax_rows, [*plan.in_batch(grad), *plan.in_batch(hessian)]
+
+
+NO_REFERENCE = "no reference: the loss is not the seed's cross-entropy (loss_reference none)"
 
 
 def _differentiated(impl, forwards, q, cfg: Config, plan, dtype: str | None):
