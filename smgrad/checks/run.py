@@ -17,7 +17,7 @@ forward where it has one that passed, so a forward bug and a backward bug are to
 Once a scenario's results are in, what the watcher noted (an input changed in place, a
 wrong dtype) and what one result says of another (a Hessian inherits its gradient's
 cause; a failure in the ``overflow`` scenario alone is an overflowing ``exp``) are
-applied in one pass, making new results.
+applied in one pass, making new results (:mod:`.inferred`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Mapping
 
 from smgrad import diagnose, problems
-from smgrad.checks import consistency, derivatives, effective, probes, softmax_pass, stored, values
+from smgrad.checks import consistency, derivatives, effective, inferred, probes, softmax_pass, stored, values
 from smgrad.checks.outcome import guarded, skipped
 from smgrad.config import Config
 from smgrad.impl import Implementation, reference
@@ -77,7 +77,7 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
         if on_scenario is not None:
             on_scenario()
     ordered = sorted(results, key=lambda r: CHECKS.index(r.name))  # stable: scenarios stay in order
-    overflow = _overflow_only(ordered)
+    overflow = inferred.overflow_only(ordered)
     labelled = [
         dataclasses.replace(
             r,
@@ -89,7 +89,9 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
         )
         for i, r in enumerate(ordered)
     ]
-    return Report(config, labelled, impl.name, hints=_hints(labelled, config), arrays=impl.arrays, precision=(found,))
+    return Report(
+        config, labelled, impl.name, hints=inferred.hints(labelled, config), arrays=impl.arrays, precision=(found,)
+    )
 
 
 def _values_in(p: problems.Problem, dtype, held) -> problems.Problem:
@@ -104,21 +106,6 @@ def _derived(impl: Implementation, r: CheckResult) -> str:
     if derived is None or r.method == "reference" or r.status == "skipped":
         return r.message
     return "; ".join(filter(None, [derived, r.message]))
-
-
-def _hints(results: list[CheckResult], config: Config) -> tuple[str, ...]:
-    """What the results as a whole suggest: every check raising over shapes, on a batch,
-    is an implementation that takes one sample at a time."""
-    ran = [r for r in results if r.status != "skipped"]
-    shapes = ("shape", "broadcast", "axis", "dimension", "index")  # what a 1-D function says of a batch
-    if (
-        ran
-        and config.batch is not None
-        and all(r.status == "error" for r in ran)
-        and any(word in r.message for r in ran for word in shapes)
-    ):
-        return ("every check raised; an implementation that takes one 1-D sample at a time needs batch none",)
-    return ()
 
 
 def run_all(
@@ -160,26 +147,6 @@ def run_all(
         arrays=first.arrays,
         precision=precision,
     )
-
-
-def _overflow_only(results: list[CheckResult]) -> set[int]:
-    """Positions of results that failed in the ``overflow`` scenario alone, where that
-    check passed in every other, and showed an overflow (inf or nan values, or an
-    OverflowError raised): they met an overflowing ``exp``. A finite wrong value that
-    happens to show there is not evidence of one."""
-    groups: dict[tuple, list[int]] = {}
-    for i, r in enumerate(results):
-        groups.setdefault((r.name, r.method == "reference"), []).append(i)
-    found = set()
-    for positions in groups.values():
-        rows = [results[i] for i in positions]
-        bad = [i for i in positions if results[i].status in ("failed", "error")]
-        others = [r for r in rows if r.scenario != "overflow"]
-        if others and [results[i].scenario for i in bad] == ["overflow"] and all(r.status == "passed" for r in others):
-            r = results[bad[0]]
-            if r.nonfinite or (r.status == "error" and "Overflow" in r.message):
-                found.add(bad[0])
-    return found
 
 
 def _scenario(
@@ -224,7 +191,7 @@ def _scenario(
             *guarded(("stateless",), p, lambda: [consistency.stateless(impl, p, cfg)]),
         ]
         notes = seen.notes
-    return [_with_notes(notes, r, cfg.allow_inplace) for r in _hessian_follows_gradient(results)]
+    return [inferred.with_notes(notes, r, cfg.allow_inplace) for r in inferred.hessian_follows_gradient(results)]
 
 
 def _derivative_rows(impl, forwards, q, cfg: Config, plan, versus_reference: bool = True):
@@ -272,17 +239,6 @@ def _merged(rows: list[CheckResult], more: list[CheckResult]) -> list[CheckResul
     return out
 
 
-def _hessian_follows_gradient(results: list[CheckResult]) -> list[CheckResult]:
-    """A wrong gradient has a wrong derivative: the Hessian inherits its diagnosis."""
-    why = next((r.diagnosis for r in results if r.name == "cross_entropy_grad" and r.diagnosis), None)
-    return [
-        dataclasses.replace(r, diagnosis=f"follows from cross_entropy_grad: {why}")
-        if r.name == "cross_entropy_hessian" and r.status == "failed" and why and not r.diagnosis
-        else r
-        for r in results
-    ]
-
-
 def _trusted(notes: Mapping, function, forward: CheckResult):
     """The implementation's forward if it has one whose values passed their check, else
     None. What the watcher noted (a dtype, an input changed in place) fails the forward's
@@ -295,23 +251,3 @@ def _basis_note(impl: Implementation, notes: Mapping, function, forward: CheckRe
     if impl.is_reference or function is None or _trusted(notes, function, forward):
         return ""
     return f"differentiated the reference {forward.name}, as the implementation's {forward.name} is wrong here"
-
-
-def _with_notes(notes: Mapping, result: CheckResult, allow_inplace: bool = False) -> CheckResult:
-    """A function that overwrote its input or returned the wrong dtype fails its checks
-    (which ran on copies); with ``allow_inplace`` overwriting is a note on a pass."""
-    found = notes.get(result.name)
-    if not found or result.status not in ("passed", "failed", "inconclusive"):
-        return result
-    in_place = [note for note in found if "in place" in note]
-    said = [f"{note}; a caller that reuses it gets what was written there" for note in in_place]
-    said += [note for note in found if note not in in_place]
-    message = "; ".join(filter(None, [f"{result.name} " + "; ".join(said), result.message]))
-    if allow_inplace and len(in_place) == len(found):
-        return dataclasses.replace(result, message=f"{message} (allowed: allow_inplace)")
-    return dataclasses.replace(
-        result,
-        status="failed",
-        message=message,
-        diagnosis=diagnose.MUTATION if in_place else result.diagnosis,
-    )
