@@ -21,11 +21,20 @@ def softmax_jacobian(x):
 
 
 def softmax_jacobian_block(x, rows, cols):
-    """The block ``J[..., rows, cols]`` without forming the rest of ``J``."""
+    """The block ``J[..., rows, cols]`` without forming the rest of ``J``: ``-y_i y_j``,
+    and ``y_i (1 - y_i)`` where ``i = j`` (one product per entry; ``1 - y_i`` is exact
+    where ``y_i`` is near 1, which ``y_i - y_i**2`` is not)."""
     y = softmax(x)
-    index = xp.arange(x.shape[-1])
-    eye = (index[rows, None] == index[None, cols]).astype(y.real.dtype)
-    return y[..., rows, None] * (eye - y[..., None, cols])
+    n = x.shape[-1]
+    J = y[..., rows, None] * -y[..., None, cols]
+    at = xp.full(n, -1)
+    row_index, col_index = xp.arange(n)[rows], xp.arange(n)[cols]
+    at[row_index] = xp.arange(row_index.size)
+    k = at[col_index]  # the row of the block where column c's diagonal entry is, or -1
+    on = xp.nonzero(k >= 0)[0]
+    d = y[..., col_index[on]]
+    J[..., k[on], on] = d * (1 - d)
+    return J
 
 
 def softmax_vjp(x, g):

@@ -109,8 +109,10 @@ def check(no_config, **given):
     import dataclasses
     import signal
 
-    from smgrad import api, project, render, reportfile, usercode
+    from smgrad import allocator, api, project, render, reportfile, usercode
     from smgrad.render.terminal import console
+
+    allocator.keep_freed_pages()
 
     source = click.get_current_context().get_parameter_source
     typed = {k: v for k, v in given.items() if source(k) != click.core.ParameterSource.DEFAULT}

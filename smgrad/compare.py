@@ -156,9 +156,10 @@ class Comparison:
         yardstick = size if unit is None else xp.maximum(size, xp.asarray(unit, dtype=float))
         allowed, yardstick = xp.broadcast_arrays(allowed, yardstick)
         nonzero = yardstick > 0
-        if not xp.any(nonzero):
+        q = xp.divide(allowed, yardstick, out=xp.full(allowed.shape, xp.inf), where=nonzero)
+        best = float(xp.min(q))
+        if best == math.inf and not xp.any(nonzero):
             return
-        best = float(xp.min(allowed[nonzero] / yardstick[nonzero]))
         if math.isnan(best):
             best = math.inf
         self.resolves = best if self.resolves is None else min(self.resolves, best)

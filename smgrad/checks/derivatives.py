@@ -14,7 +14,7 @@ from smgrad.backend import xp
 from smgrad.checks import consistency, measure
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, raised
-from smgrad.checks.probes import NOTE, Plan, along_scales
+from smgrad.checks.probes import Plan, along_scales
 from smgrad.compare import Comparison
 from smgrad.config import Config
 from smgrad.impl import Implementation
@@ -41,6 +41,8 @@ def _gradient_pass(
 ) -> list[CheckResult]:
     x, t, n, N = p.x, p.t, p.dim, p.batch
     x64, t64 = x.astype(float), t.astype(float)
+    if cfg.loss_reference == "none":  # no formula to compare every entry with: every one differentiated
+        plan = plan.everything(n)
 
     def f(X):
         return xp.asarray(losses(X, xp.tile(t, (X.shape[0] // N, 1))))[:, None]
@@ -49,9 +51,7 @@ def _gradient_pass(
     diff = measure.precision(f, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
-    note = "; ".join(
-        filter(None, [basis, fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["coordinates"]])
-    )
+    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), plan.note("coordinates")]))
     h = measure.step_for(method, scales, cfg, diff)
     weight = measure.row_weight(p, cfg)
     bound = lambda s: weight * bounds.bound(method, h, s, diff, n)[None, :, 0]  # noqa: E731
@@ -109,7 +109,7 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     diff = measure.precision(f, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
-    note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]]))
+    note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), plan.note("hessian")]))
     h = measure.step_for(method, scales, cfg, diff)
     # The seed's Hessian (float64) against the numerical Jacobian of the user's gradient.
     # Real steps round the gradient's values (y sum(t) - t) as a whole: the row bound, and
@@ -117,7 +117,7 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     real = None if method == "complex" else bounds.bound(method, h, scales, diff, n)
     allow = allowances.Jacobian(x, y, float, diff, method, h, scale=total, real=real)
     columns = plan.columns(f, xd, method, h, measure.chunk(p, n, cfg))
-    if method == "complex" and plan.whole and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
+    if method == "complex" and plan.every_column and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
         columns = list(columns)
         allow.measure_shift(x64, columns)
     elif method == "complex":

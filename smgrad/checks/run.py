@@ -152,7 +152,7 @@ def run_all(
 def _scenario(
     impl: Implementation, ref: Implementation, p: problems.Problem, cfg: Config, found: effective.Precision
 ) -> list[CheckResult]:
-    q, plan = probes.plan(p, cfg.resolved_mode, cfg.seed)
+    q, plan = probes.plan(p, cfg.resolved_mode, cfg.seed, sample=cfg.method == "auto")
     with impl.observe() as seen, warnings.catch_warnings():
         # Overflow in an implementation's exp is judged by its results, not its warnings.
         warnings.simplefilter("ignore", RuntimeWarning)

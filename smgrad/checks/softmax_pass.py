@@ -16,7 +16,7 @@ from smgrad.checks import measure
 from smgrad.checks.identities import Identities
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, raised, skipped
-from smgrad.checks.probes import NOTE, Plan, along_scales
+from smgrad.checks.probes import Plan, along_scales
 from smgrad.compare import Comparison
 from smgrad.config import Config
 from smgrad.impl import Implementation
@@ -64,14 +64,15 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     diff = measure.precision(forward, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(forward, xd, scales, cfg)
-    seen, rows_note = None, ""
+    seen, rows_note, identities = None, "", None
     h = measure.step_for(method, scales, cfg, diff)
     bound = lambda s: bounds.bound(method, h, s, diff, n)  # noqa: E731
     allow = allowances.Jacobian(x, y, cfg.dtype, diff, method, h)
     real = method != "complex"
-    columns = plan.columns(forward, xd, method, h, measure.chunk(p, n, cfg))  # D[k, b, i] = J[b, i, cols[k]]
-    if not real and plan.whole and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
-        columns = list(columns)  # small: looked at whole for the shift first, then compared
+    chunk = measure.chunk(p, n, cfg)
+    columns = plan.columns(forward, xd, method, h, chunk)  # D[k, b, i] = J[b, i, cols[k]]
+    if not real and (plan.sampled or (plan.every_column and x.size * n <= allowances.WHOLE_SHIFT_PROBE)):
+        columns = list(columns)  # small, or a sample: looked at whole for the shift first, then compared
         allow.measure_shift(x64, columns)
     elif not real:
         allow.shifts(forward, xd)
@@ -87,33 +88,54 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         vjp_ref = analytic.softmax_vjp(x64, g64)
         seen, rows_note = backward_rows(impl, p, cfg, plan)
     jac_cmp, vjp_cmp, jac_ref, vjp_ref_cmp = Comparison(), Comparison(), Comparison(), Comparison()
-    for cols, D in columns:
+
+    def numerical(cols, D):
+        """Columns ``cols`` against their numerical derivatives ``D``; the user's
+        block ``J[..., :, cols]``, where there is one."""
         jac_tol = tolerance(allow.columns(cols), cfg)
         where_j = column_index(D.shape, p.vector, cols)
+        J = None
         if want_jac:
-            columns = xp.asarray(block(x, slice(None), cols))
-            A = xp.moveaxis(columns, -1, 0)
-            jac_cmp.add(A, D, jac_tol, where_j)
-            if identities is not None:
-                identities.add(columns, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
-        if versus_reference and (want_jac or seen is not None):
-            R = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols), -1, 0)
-            ref_tol = tolerance(allow.columns(cols, allowances.REFERENCE), cfg)
-            if want_jac:
-                jac_ref.add(A, R, ref_tol, where_j)
+            J = xp.asarray(block(x, slice(None), cols))
+            jac_cmp.add(xp.moveaxis(J, -1, 0), D, jac_tol, where_j)
         if want_vjp:
-            numerical = xp.sum(g[None] * D, axis=-1)
-            where = coordinate_index(numerical.shape, p.vector, cols)
+            along = xp.sum(g[None] * D, axis=-1)
+            where = coordinate_index(along.shape, p.vector, cols)
             vjp_tol = tolerance(allow.backward(g, cols, bound(phi) if real else None), cfg)
-            vjp_cmp.add(vjp[:, cols].T, numerical, vjp_tol, where)
+            vjp_cmp.add(vjp[:, cols].T, along, vjp_tol, where)
             if seen is not None:  # J[b, i, cols[k]] as the backward gives it for g = e_i
-                S = xp.moveaxis(seen[:, :, cols], -1, 0)
-                vjp_cmp.add(S, D, jac_tol, where_j)
-            if versus_reference:
-                ref_vjp_tol = tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg)
-                vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, ref_vjp_tol, where)
-                if seen is not None:
-                    vjp_ref_cmp.add(S, R, ref_tol, where_j)
+                vjp_cmp.add(xp.moveaxis(seen[:, :, cols], -1, 0), D, jac_tol, where_j)
+        return J
+
+    def against_formulas(cols, J=None):
+        """Columns ``cols`` (contiguous, in order) against the identities and the seed's
+        formulas: every column, in full mode."""
+        where_j = column_index((cols.size, *x.shape), p.vector, cols)
+        if want_jac and J is None:
+            J = xp.asarray(block(x, slice(None), cols))
+        if identities is not None and J is not None:
+            identities.add(J, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
+        if not versus_reference:
+            return
+        R = xp.moveaxis(analytic.softmax_jacobian_block(x64, slice(None), cols), -1, 0)
+        ref_tol = tolerance(allow.columns(cols, allowances.REFERENCE), cfg)
+        if J is not None:
+            jac_ref.add(xp.moveaxis(J, -1, 0), R, ref_tol, where_j)
+        if want_vjp:
+            ref_vjp_tol = tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg)
+            where = coordinate_index((cols.size, x.shape[0]), p.vector, cols)
+            vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, ref_vjp_tol, where)
+            if seen is not None:
+                vjp_ref_cmp.add(xp.moveaxis(seen[:, :, cols], -1, 0), R, ref_tol, where_j)
+
+    for cols, D in columns:
+        J = numerical(cols, D)
+        if plan.every_column:  # one pass: the same block feeds both
+            against_formulas(cols, J)
+    if plan.sampled:  # no complex numbers here: blocks as large as a comparison takes
+        wide = max(1, 2**16 // x.size)
+        for start in range(0, n, wide):
+            against_formulas(xp.arange(start, min(n, start + wide)))
     v = plan.directions(xd, 0)
     if v is not None:  # J v along random directions, each costing one evaluation
         jv = plan.along(forward, xd, v, method, h, measure.chunk(p, n, cfg))
@@ -128,9 +150,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_vjp:
             _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
     step, out = float(xp.max(h)), {}
-    note = "; ".join(
-        filter(None, [basis, fallback, measure.precision_note(diff, cfg), "" if plan.whole else NOTE["columns"]])
-    )
+    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), plan.note("columns")]))
     if want_jac:
         rows = [measured("softmax_jacobian", p, jac_cmp, method, step, note, precision=diff.name)]
         if versus_reference:
