@@ -78,9 +78,10 @@ ROUNDING = 1e-15  # an error this small, or none: rounding either way
 
 def _alike(old: str, new: str) -> bool:
     """The same words, indices and verdicts; numbers within a factor of 10 (or both below
-    :data:`TINY`, or one 0 and the other below :data:`ROUNDING`). What a correct run measures in its last digits differs from machine to
-    machine (numpy's ``exp`` with AVX-512 or without it rounds differently, and the
-    allowance for a shift is measured), and a page is not stale for that."""
+    :data:`TINY`, or one 0 and the other below :data:`ROUNDING`). What a correct run
+    measures in its last digits differs from machine to machine (numpy's ``exp`` with
+    AVX-512 or without it rounds differently, and the allowance for a shift is
+    measured), and a page is not stale for that."""
     if " ".join(NUMBER.sub("#", old).split()) != " ".join(NUMBER.sub("#", new).split()):
         return False
     for a, b in zip(NUMBER.findall(old), NUMBER.findall(new), strict=True):
