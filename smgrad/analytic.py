@@ -24,8 +24,12 @@ def softmax_jacobian_block(x, rows, cols):
     """The block ``J[..., rows, cols]`` without forming the rest of ``J``: ``-y_i y_j``,
     and ``y_i (1 - y_i)`` where ``i = j`` (one product per entry; ``1 - y_i`` is exact
     where ``y_i`` is near 1, which ``y_i - y_i**2`` is not)."""
-    y = softmax(x)
-    n = x.shape[-1]
+    return jacobian_block_of(softmax(x), rows, cols)
+
+
+def jacobian_block_of(y, rows, cols):
+    """:func:`softmax_jacobian_block` from the softmax's values ``y``."""
+    n = y.shape[-1]
     J = y[..., rows, None] * -y[..., None, cols]
     at = xp.full(n, -1)
     row_index, col_index = xp.arange(n)[rows], xp.arange(n)[cols]

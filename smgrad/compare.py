@@ -136,12 +136,13 @@ class Comparison:
         top = xp.argpartition(-flat, k - 1)[:k] if k > 1 else [int(xp.argmax(flat))]
         for p in top:
             p = int(p)
+            at = xp.unravel_index(p, a.shape)  # not a.reshape(-1)[p]: that copies a strided a
             entry = Entry(
                 index=tuple(int(i) for i in index_of(p)),
-                analytic=_real(a.reshape(-1)[p]),
-                numerical=_real(n.reshape(-1)[p]),
-                deviation=float(err.reshape(-1)[p]),
-                allowed=float(allowed.reshape(-1)[p]),
+                analytic=_real(a[at]),
+                numerical=_real(n[at]),
+                deviation=float(err[at]),
+                allowed=float(allowed[at]),
             )
             self._worst.append((float(flat[p]), entry))
         # Ties (a symmetric J's two halves) in index order, so reports repeat on any machine.
@@ -154,11 +155,9 @@ class Comparison:
         value is zero resolve no relative error; where all are, nothing is kept (any
         value there beyond its allowance fails, but no relative power is measured)."""
         yardstick = size if unit is None else xp.maximum(size, xp.asarray(unit, dtype=float))
-        allowed, yardstick = xp.broadcast_arrays(allowed, yardstick)
-        nonzero = yardstick > 0
-        q = xp.divide(allowed, yardstick, out=xp.full(allowed.shape, xp.inf), where=nonzero)
-        best = float(xp.min(q))
-        if best == math.inf and not xp.any(nonzero):
+        # allowed / 0 is inf, 0 / 0 nan: both ignored by fmin (a masked divide costs 3x more).
+        best = float(xp.fmin.reduce(xp.divide(allowed, yardstick), axis=None))
+        if not math.isfinite(best) and not xp.any(yardstick > 0):
             return
         if math.isnan(best):
             best = math.inf
