@@ -24,6 +24,7 @@ NEEDS = {
     "single_sample.py": {"batch": None},
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
     "stale_cache.py": {"object": "CachingSoftmax"},
+    "one_entry.py": {"object": "OneEntry"},
 }
 
 

@@ -71,13 +71,15 @@ def updated(text: str) -> str:
     return ABRIDGED.sub(abridged, BLOCK.sub(refresh, text))
 
 
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+# A measured number as the tables print it (1.5e-64), or a lone 0; versions, counts and
+# plain decimals are compared exactly.
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?e[-+]?\d+|(?<![\w.-])0(?![\w.])")
 TINY = 1e-30  # an error or allowance this small is the last bits of exp far in its tail
 ROUNDING = 1e-15  # an error this small, or none: rounding either way
 
 
 def _alike(old: str, new: str) -> bool:
-    """The same words, indices and verdicts; numbers within a factor of 10 (or both below
+    """The same words, indices and verdicts; measured numbers within a factor of 10 (or both below
     :data:`TINY`, or one 0 and the other below :data:`ROUNDING`). What a correct run
     measures in its last digits differs from machine to machine (numpy's ``exp`` with
     AVX-512 or without it rounds differently, and the allowance for a shift is

@@ -438,6 +438,15 @@ def test_a_stale_readme_output_is_shown_as_a_diff():
     assert update.stale(current) == ""
     diff = update.stale("```\n$ smgrad --version\nsmgrad 0.0.0-stale\n```\n")
     assert "-smgrad 0.0.0-stale" in diff and f"+smgrad {smgrad.__version__}" in diff
+    # What differs between machines in a correct run's last digits is not staleness; a
+    # verdict, an index, a version or a number off by more than 10x is.
+    row = "softmax_jacobian peaked complex {} {} 4e-13 {}"
+    assert update._alike(row.format("1.5e-64", "2.7e-61", "ok"), row.format("1.3e-88", "5.1e-85", "ok"))
+    assert update._alike(row.format("2.2e-19", "6.0e-17", "ok"), row.format("0", "4.6e-16", "ok"))
+    assert not update._alike(row.format("2.2e-19", "6.0e-17", "ok"), row.format("2.2e-19", "6.0e-17", "FAIL"))
+    assert not update._alike(row.format("3.1e-05", "1.3e-18", "ok"), row.format("3.1e-03", "1.3e-18", "ok"))
+    assert not update._alike("(0, 9, 4)  0  -3.06e-05", "(0, 1, 2)  0  -3.06e-05")
+    assert not update._alike("smgrad 0.1.0", "smgrad 0.2.0")
 
 
 def test_a_timer_the_caller_set_is_left_alone(tmp_path):
