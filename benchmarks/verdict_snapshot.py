@@ -25,6 +25,7 @@ NEEDS = {
     "layer_class.py": {"object": "SoftmaxCrossEntropy"},
     "stale_cache.py": {"object": "CachingSoftmax"},
     "one_entry.py": {"object": "OneEntry"},
+    "forward_first.py": {"object": "ForwardFirst"},
 }
 
 
