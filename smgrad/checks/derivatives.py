@@ -43,6 +43,7 @@ def _gradient_pass(
     x64, t64 = x.astype(float), t.astype(float)
     if cfg.loss_reference == "none":  # no formula to compare every entry with: every one differentiated
         plan = plan.everything(n)
+    formulas = versus_reference and plan.whole and not impl.is_reference
 
     def f(X):
         return xp.asarray(losses(X, xp.tile(t, (X.shape[0] // N, 1))))[:, None]
@@ -51,7 +52,8 @@ def _gradient_pass(
     diff = measure.precision(f, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
-    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), plan.note("coordinates")]))
+    probed = plan.note("coordinates", formulas)
+    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), probed]))
     h = measure.step_for(method, scales, cfg, diff)
     weight = measure.row_weight(p, cfg)
     bound = lambda s: weight * bounds.bound(method, h, s, diff, n)[None, :, 0]  # noqa: E731
@@ -75,7 +77,7 @@ def _gradient_pass(
         cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, along, row_of)
     step = float(xp.max(h))
     rows = [measured("cross_entropy_grad", p, cmp, method, step, note, precision=diff.name)]
-    if versus_reference and plan.whole and not impl.is_reference:
+    if formulas:
         expected = analytic.cross_entropy_grad(x64, t64, "none") * weight
         ref = Comparison()
         every = xp.arange(n)
@@ -109,7 +111,8 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     diff = measure.precision(f, x, cfg)
     xd = x.astype(diff)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
-    note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), plan.note("hessian")]))
+    probed = plan.note("hessian", not impl.is_reference)
+    note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), probed]))
     h = measure.step_for(method, scales, cfg, diff)
     # The seed's Hessian (float64) against the numerical Jacobian of the user's gradient.
     # Real steps round the gradient's values (y sum(t) - t) as a whole: the row bound, and

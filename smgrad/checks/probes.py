@@ -52,6 +52,12 @@ SAMPLED = {
     "coordinates": "differentiated on sampled coordinates and random projections; every entry against y*sum(t) - t",
     "hessian": "differentiated on sampled columns and random projections (the gradient's every entry is compared "
     "with y*sum(t) - t)",
+    # The seed's own functions, or a low precision's differentiated rows (whose stored
+    # values are compared with the formulas in their own rows): no formula row here.
+    "columns, no formula": "differentiated on sampled columns and random projections; every entry against the "
+    "identities",
+    "coordinates, no formula": "differentiated on sampled coordinates and random projections",
+    "hessian, no formula": "differentiated on sampled columns and random projections",
 }
 
 
@@ -72,12 +78,15 @@ class Plan:
         """Every column of every row is differentiated."""
         return self.whole and not self.sampled
 
-    def note(self, kind: str) -> str:
+    def note(self, kind: str, formulas: bool = True) -> str:
         """What was probed, where not every column: ``kind`` is ``columns``,
-        ``coordinates`` or ``hessian``."""
+        ``coordinates`` or ``hessian``; ``formulas``: every entry is compared with the
+        seed's formulas in this check's rows."""
         if self.every_column:
             return ""
-        return SAMPLED[kind] if self.sampled else NOTE["coordinates" if kind == "coordinates" else "columns"]
+        if self.sampled:
+            return SAMPLED[kind if formulas else f"{kind}, no formula"]
+        return NOTE["coordinates" if kind == "coordinates" else "columns"]
 
     def everything(self, dim: int) -> Plan:
         """This plan differentiating every column (for a check with no formula to

@@ -163,7 +163,8 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_vjp:
             _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
     step, out = float(xp.max(h)), {}
-    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), plan.note("columns")]))
+    probed = plan.note("columns", versus_reference)
+    note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), probed]))
     if want_jac:
         rows = [measured("softmax_jacobian", p, jac_cmp, method, step, note, precision=diff.name)]
         if versus_reference:
