@@ -18,7 +18,7 @@ changes another's numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smgrad.backend import generator, largest, xp
 from smgrad.options import SCENARIOS, TARGETS
@@ -165,3 +165,9 @@ def _ties(rng, rows, dim, dtype, scale):
 
 
 _LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties": _ties}
+
+
+def values_in(p: Problem, dtype, held) -> Problem:
+    """``p`` with its values rounded to ``dtype`` and held in ``held``."""
+    as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
+    return replace(p, x=as_(p.x), t=as_(p.t), g=as_(p.g))

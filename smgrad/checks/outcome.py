@@ -93,3 +93,12 @@ def diagnosed(rows: list[CheckResult], why: Callable[[], str | None]) -> list[Ch
         return rows
     text = why()
     return [dataclasses.replace(r, diagnosis=text) if r.status == "failed" else r for r in rows]
+
+
+def merged(rows: list[CheckResult], more: list[CheckResult]) -> list[CheckResult]:
+    """``rows`` with ``more`` after the last row of the same check (a check's rows together)."""
+    out = list(rows)
+    for r in more:
+        last = max((i for i, o in enumerate(out) if o.name == r.name), default=len(out) - 1)
+        out.insert(last + 1, r)
+    return out

@@ -28,10 +28,10 @@ from collections.abc import Callable, Mapping
 
 from smgrad import diagnose, problems
 from smgrad.checks import consistency, derivatives, effective, inferred, probes, softmax_pass, stored, values
-from smgrad.checks.outcome import guarded, skipped
+from smgrad.checks.outcome import guarded, merged, skipped
 from smgrad.config import Config
 from smgrad.impl import Implementation, reference
-from smgrad.precision import is_low, round_to
+from smgrad.precision import is_low
 from smgrad.report import CheckResult, Report
 
 CHECKS = (
@@ -71,7 +71,7 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
             config.reduction,
         )
         if found.judged != config.dtype:  # float32 numbers, given as float64
-            p = _values_in(p, found.judged, p.x.dtype)
+            p = problems.values_in(p, found.judged, p.x.dtype)
         with impl.storing(low), ref.storing(low):
             results += _scenario(impl, ref, p, judged, found)
         if on_scenario is not None:
@@ -92,12 +92,6 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
     return Report(
         config, labelled, impl.name, hints=inferred.hints(labelled, config), arrays=impl.arrays, precision=(found,)
     )
-
-
-def _values_in(p: problems.Problem, dtype, held) -> problems.Problem:
-    """``p`` with its values rounded to ``dtype`` and held in ``held``."""
-    as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
-    return dataclasses.replace(p, x=as_(p.x), t=as_(p.t), g=as_(p.g))
 
 
 def _derived(impl: Implementation, r: CheckResult) -> str:
@@ -178,8 +172,8 @@ def _scenario(
         if is_low(cfg.dtype):
             with ref.storing(None):  # the reference's forward, where it stands in, as the implementation's
                 softmax_rows, loss_rows = _differentiated(ordered, forwards, q, cfg, plan, found.differentiated)
-            softmax_rows = _merged(softmax_rows, stored.softmax_derivatives(ordered, q, cfg, plan))
-            loss_rows = loss_rows if own else _merged(loss_rows, stored.cross_entropy_grad(ordered, q, cfg))
+            softmax_rows = merged(softmax_rows, stored.softmax_derivatives(ordered, q, cfg, plan))
+            loss_rows = loss_rows if own else merged(loss_rows, stored.cross_entropy_grad(ordered, q, cfg))
         else:
             softmax_rows, loss_rows = _derivative_rows(ordered, forwards, q, cfg, plan)
         results = [
@@ -227,16 +221,7 @@ def _differentiated(impl, forwards, q, cfg: Config, plan, dtype: str | None):
         return softmax, [skipped(name, q, why) for name in ("cross_entropy_grad", "cross_entropy_hessian")]
     at = dataclasses.replace(cfg, dtype=dtype)
     with impl.storing(None):
-        return _derivative_rows(impl, forwards, _values_in(q, dtype, dtype), at, plan, versus_reference=False)
-
-
-def _merged(rows: list[CheckResult], more: list[CheckResult]) -> list[CheckResult]:
-    """``rows`` with ``more`` after the last row of the same check (a check's rows together)."""
-    out = list(rows)
-    for r in more:
-        last = max((i for i, o in enumerate(out) if o.name == r.name), default=len(out) - 1)
-        out.insert(last + 1, r)
-    return out
+        return _derivative_rows(impl, forwards, problems.values_in(q, dtype, dtype), at, plan, versus_reference=False)
 
 
 def _trusted(notes: Mapping, function, forward: CheckResult):
