@@ -13,7 +13,6 @@ process leaves the allocator alone.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 KEEP = 2**28  # blocks up to 256 MiB from the heap, and up to twice that kept when free
@@ -22,10 +21,8 @@ KEEP = 2**28  # blocks up to 256 MiB from the heap, and up to twice that kept wh
 def keep_freed_pages() -> bool:
     """Raise glibc's mmap and trim thresholds for this process; False where there is no
     glibc (macOS, musl, Windows), which is then left as it is."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+    try:  # the process's own symbols: find_library("c") runs ldconfig, 3 ms a check
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, KEEP)) and bool(mallopt(M_TRIM_THRESHOLD, 2 * KEEP))
