@@ -152,26 +152,27 @@ class _Entries:
         step's truncation): what a shift weighs, unless a subclass says otherwise."""
         return self._shifted(cols)
 
-    def _user(self, weight, mass, K, stored):
+    def _user(self, weight, mass, K, stored, reference: bool = False):
         """The user's rounding: ``eps K`` of the weights; for a low precision, ``eps``
         of float32 and its ``K`` (:func:`multiplier`) plus one rounding of ``stored`` (what
         a correct kernel rounds to the low dtype) and the low dtype's spacing below its
-        smallest normal number, in each value the entry is made of (``mass``)."""
+        smallest normal number, in each value the entry is made of (``mass``); with
+        ``reference``, the seed's float64 rounding besides, in the same passes."""
+        e64, t64 = (eps(float), tiny(float)) if reference else (0.0, 0.0)
         if self.K_low is None:
-            return eps(self.dtype) * K * weight + 2 * tiny(self.dtype) * mass
+            return (eps(self.dtype) + e64) * K * weight + 2 * (tiny(self.dtype) + t64) * mass
         acc, low = eps(ACCUMULATE), eps(self.dtype)
         K_low = self.K_low.reshape(xp.shape(K))  # (N, 1), or (1, N) for a backward
-        return low * stored + acc * K_low * weight + 2 * (tiny(ACCUMULATE) + low * tiny(self.dtype)) * mass
+        out = low * stored + acc * K_low * weight + 2 * (tiny(ACCUMULATE) + low * tiny(self.dtype)) * mass
+        return out + e64 * K * weight + 2 * t64 * mass if reference else out
 
     def _side(self, weight, shifted, mass, K, h, numerical, curved=None, stored=None):
         """The user's rounding plus the other side's, for summed weights ``weight``
         (``curved`` bounds the third derivatives, ``shifted`` where not given; ``stored``
         what a low-precision value rounds with when stored)."""
-        if numerical is REFERENCE and self.K_low is None:  # both sides' rounding at once: 2 passes, not 5
-            return (eps(self.dtype) + eps(float)) * K * weight + 2 * (tiny(self.dtype) + tiny(float)) * mass
-        out = self._user(weight, mass, K, stored)
+        out = self._user(weight, mass, K, stored, reference=numerical is REFERENCE)
         if numerical is REFERENCE:
-            return out + eps(float) * K * weight + 2 * tiny(float) * mass
+            return out
         if numerical is not None:
             return out + numerical
         if self.real is not None:
