@@ -11,6 +11,7 @@ from smgrad import analytic, bounds, diagnose, problems
 from smgrad.backend import xp
 from smgrad.checks.measure import index_of, tolerance
 from smgrad.checks.outcome import measured, missing, skipped
+from smgrad.checks.probes import NUMERICAL_ENTRIES
 from smgrad.compare import Comparison, Tolerance
 from smgrad.config import Config
 from smgrad.impl import Implementation
@@ -58,10 +59,10 @@ def gradient_alone(impl: Implementation, p: problems.Problem, cfg: Config, scale
     return measured("cross_entropy_grad", p, cmp, "reference", message=message, violated=True, diagnosis=why)
 
 
-# The whole Jacobian is asked for four times or more here, and compared twice: up to this
-# many entries (1 MB), as many as a full check differentiates every column of (at n = 1000
-# it took 48 ms of a 140 ms check; a state kept between calls shows in the backward too).
-JACOBIAN_ENTRIES = 2**17
+# The whole Jacobian is asked for four times or more here, and compared twice: up to as
+# many entries as a full check differentiates every column of (at n = 1000 it took 48 ms
+# of a 140 ms check; a state kept between calls shows in the backward too).
+JACOBIAN_ENTRIES = NUMERICAL_ENTRIES
 STALE = "results depend on an earlier call at another input: a value is kept between calls (a cached forward?)"
 
 

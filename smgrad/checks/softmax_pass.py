@@ -113,6 +113,10 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
                 vjp_cmp.add(xp.moveaxis(seen[:, :, cols], -1, 0), D, jac_tol, where_j)
         return J
 
+    def with_identities(cols, J):
+        """The identities fed ``J[..., :, cols]`` and the matching rows (contiguous ``cols``)."""
+        identities.add(J, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
+
     def against_formulas(cols, J=None):
         """Columns ``cols`` (contiguous, in order) against the identities and the seed's
         formulas: every column, in full mode."""
@@ -120,7 +124,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_jac and J is None:
             J = xp.asarray(block(x, slice(None), cols))
         if identities is not None and J is not None and not implied:
-            identities.add(J, xp.asarray(block(x, cols, slice(int(cols[0]), None))), cols)
+            with_identities(cols, J)
         if not versus_reference:
             return
         R = xp.moveaxis(analytic.jacobian_block_of(y, slice(None), cols), -1, 0)
@@ -141,14 +145,11 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     # Blocks of 2^16 entries (512 KB, within L2): measured faster at n = 3000 than 2^14 (Python
     # calls, ~0.3 ms a block) and than 2^18 (out of L2).
     wide = max(1, 2**16 // x.size)
-    if plan.sampled:
-        for start in range(0, n, wide):
-            against_formulas(xp.arange(start, min(n, start + wide)))
-    if implied and not jac_ref.passed:
-        for start in range(0, n, wide):
-            cols = xp.arange(start, min(n, start + wide))
-            J = xp.asarray(block(x, slice(None), cols))
-            identities.add(J, xp.asarray(block(x, cols, slice(start, None))), cols)
+    blocks = [xp.arange(start, min(n, start + wide)) for start in range(0, n, wide)]
+    for cols in blocks if plan.sampled else ():
+        against_formulas(cols)
+    for cols in blocks if implied and not jac_ref.passed else ():
+        with_identities(cols, xp.asarray(block(x, slice(None), cols)))
     v = plan.directions(xd, 0)
     if v is not None:  # J v along random directions, each costing one evaluation
         jv = plan.along(forward, xd, v, method, h, measure.chunk(p, n, cfg))
