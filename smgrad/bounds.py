@@ -133,6 +133,22 @@ def common_error(size, dtype, n: int):
     return kappa(n, dtype) * acc_eps(dtype) * (size + math.log(n) + 1)
 
 
+def entry_error(size, dtype, n: int):
+    """Relative error a correct softmax may carry in one value beyond its row's common
+    factor (the rounding of its sum or log-sum-exp, :func:`row_factor`): ``x_i - m`` (or
+    ``x_i - logsumexp``, up to ``2X + log n``) rounded before its ``exp``, the ``exp`` and
+    the division: ``kappa eps (2X + log n + 2)``, relative to the value itself."""
+    return kappa(n, dtype) * acc_eps(dtype) * (2 * size + math.log(n) + 2)
+
+
+def row_factor(size, dtype, n: int):
+    """How far from 1 the factor a correct softmax scales a whole row by may be: its sum
+    taken in order loses up to ``n/2 eps`` (:func:`summing`), its log-sum-exp
+    :func:`common_error`. Every value of the row shares it, so a value is judged by
+    :func:`entry_error` after it is divided out, and the factor against this."""
+    return common_error(size, dtype, n) + summing(n, dtype) * acc_eps(dtype)
+
+
 def value_bound(scales: Scales, dtype, n: int):
     """Bound on the error of one computed value of f against the exact one, per row,
     whatever order its sums are taken in (for a low precision, the float32 computation:
