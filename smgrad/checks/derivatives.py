@@ -120,7 +120,7 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     real = None if method == "complex" else bounds.bound(method, h, scales, diff, n)
     allow = allowances.Jacobian(x, y, float, diff, method, h, scale=total, real=real)
     columns = plan.columns(f, xd, method, h, measure.chunk(p, n, cfg))
-    if method == "complex" and plan.every_column and x.size * n <= allowances.WHOLE_SHIFT_PROBE:
+    if method == "complex" and (not plan.every_column or x.size * n <= allowances.WHOLE_SHIFT_PROBE):
         columns = list(columns)
         allow.measure_shift(x64, columns)
     elif method == "complex":

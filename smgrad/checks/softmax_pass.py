@@ -72,7 +72,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     real = method != "complex"
     chunk = measure.chunk(p, n, cfg)
     columns = plan.columns(forward, xd, method, h, chunk)  # D[k, b, i] = J[b, i, cols[k]]
-    if not real and (plan.sampled or (plan.every_column and x.size * n <= allowances.WHOLE_SHIFT_PROBE)):
+    if not real and (not plan.every_column or x.size * n <= allowances.WHOLE_SHIFT_PROBE):
         columns = list(columns)  # small, or a sample: looked at whole for the shift first, then compared
         allow.measure_shift(x64, columns)
     elif not real:
@@ -145,10 +145,10 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     # Blocks of 2^16 entries (512 KB, within L2): measured faster at n = 3000 than 2^14 (Python
     # calls, ~0.3 ms a block) and than 2^18 (out of L2).
     wide = max(1, 2**16 // x.size)
-    blocks = [xp.arange(start, min(n, start + wide)) for start in range(0, n, wide)]
-    for cols in blocks if plan.sampled else ():
+    blocks = lambda: (xp.arange(start, min(n, start + wide)) for start in range(0, n, wide))  # noqa: E731
+    for cols in blocks() if plan.sampled else ():
         against_formulas(cols)
-    for cols in blocks if implied and not jac_ref.passed else ():
+    for cols in blocks() if implied and not jac_ref.passed else ():
         with_identities(cols, xp.asarray(block(x, slice(None), cols)))
     v = plan.directions(xd, 0)
     if v is not None:  # J v along random directions, each costing one evaluation
