@@ -26,6 +26,7 @@ from smgrad.impl import Implementation
 from smgrad.precision import is_low, round_to
 
 PERTURBATION = 2.0**-20
+MEASURED_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ def measure(impl: Implementation, cfg: Config) -> Precision:
         return Precision(given, given, given)
     if impl.is_reference:
         return Precision(given, given, "float64")
+    rows = cfg.batch if cfg.batch is None else min(cfg.batch, MEASURED_ROWS)  # a few rows tell
     p = problems.make_problem(
-        "typical", cfg.dim, cfg.batch, given, cfg.seed, cfg.scale, cfg.targets, ignore_index=cfg.ignore_index
+        "typical", cfg.dim, rows, given, cfg.seed, cfg.scale, cfg.targets, ignore_index=cfg.ignore_index
     )
     hung = set(impl.recorder.hung)
     try:
