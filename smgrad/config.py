@@ -9,6 +9,7 @@ the library and the command line reject the same things in the same words.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import click
 
@@ -23,6 +24,21 @@ FAST_ABOVE = 4 * 10**6
 
 # A full check differentiates B * n^2 entries; beyond this it takes minutes.
 MAX_ENTRIES = 2 * 10**9
+
+# B n above which a problem is drawn, called and compared in blocks of rows (as
+# smgrad.problems.DRAWN_IN_BLOCKS; here so that validating a size needs no numpy).
+DRAWN_IN_BLOCKS = 2**26
+SAMPLED_ROWS = 8  # rows a fast check takes its derivatives on (smgrad.checks.probes.MAX_ROWS)
+ITEMSIZE = {"float64": 8, "float32": 4, "bfloat16": 4, "float16": 4}  # as held: low precisions in float32
+
+
+def physical_memory() -> int:
+    """This machine's memory in bytes (a terabyte where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return 2**40
+
 
 # Machine epsilon of each dtype, here so that validating a scale needs no numpy.
 EPS = {"float64": 2.0**-52, "float32": 2.0**-23, "bfloat16": 2.0**-7, "float16": 2.0**-10}
@@ -76,11 +92,24 @@ class _Run:
             f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
             f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use {opt('mode', 'fast')}, or {smaller}",
         )
+        streamed = self.resolved_mode == "fast" and rows * self.dim > DRAWN_IN_BLOCKS
+        # Streamed, the derivatives are taken on at most SAMPLED_ROWS rows: what is worked on
+        # at once, in complex numbers and their temporaries, scales with those.
+        worked = 64 * self.dim * (min(rows, SAMPLED_ROWS) if streamed else rows)
         _require(
-            8 * rows * self.dim * 8 <= self.max_memory,
-            f"{opt('dim')} {self.dim} with {opt('batch')} {rows} needs about {64 * rows * self.dim / 2**30:.1f} GiB, "
+            worked <= self.max_memory,
+            f"{opt('dim')} {self.dim} with {opt('batch')} {rows} needs about {worked / 2**30:.1f} GiB, "
             f"over {opt('max_memory')} ({self.max_memory / 2**30:.2g} GiB); raise {opt('max_memory')} or use {smaller}",
         )
+        if streamed:
+            # Drawn, called and compared a block of rows at a time: what is held whole is
+            # the logits and the targets, in the run's dtype.
+            held = 2 * rows * self.dim * ITEMSIZE[self.dtype]
+            _require(
+                held <= physical_memory() // 2,
+                f"{opt('dim')} {self.dim} with {opt('batch')} {rows} holds {held / 2**30:.1f} GiB of logits and "
+                f"targets, over half of this machine's memory ({physical_memory() / 2**30:.1f} GiB); use {smaller}",
+            )
 
     @property
     def resolved_mode(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from smgrad import config
 from smgrad.backend import generator, largest, xp
 from smgrad.options import SCENARIOS, TARGETS
 from smgrad.precision import round_to, storage
@@ -94,6 +95,10 @@ def make_problem(
         raise ValueError(f"unknown targets {targets!r}; choose from {', '.join(TARGETS)}")
     rows = 1 if batch is None else batch
     rng = generator(seed, SCENARIOS.index(scenario))
+    if rows * dim > DRAWN_IN_BLOCKS:
+        return _in_blocks(
+            rng, scenario, rows, dim, dtype, seed, scale, targets, label_smoothing, target_sum, ignore_index, reduction
+        )
     x = _LOGITS[scenario](rng, rows, dim, dtype, scale)
     labels = rng.integers(0, dim, size=rows)
     if dim > HIGH_ID:  # a class id that a uint8 cannot hold, in the first row
@@ -129,6 +134,101 @@ def make_problem(
     )
 
 
+DRAWN_IN_BLOCKS = config.DRAWN_IN_BLOCKS  # B n above which a problem is drawn a block of rows at a time
+BLOCK_ENTRIES = 2**22
+
+
+@dataclass(frozen=True)
+class RowDraws:
+    """Upstream gradients of a problem drawn in blocks, each row from a stream of its own
+    and made only when asked for (``g[rows]``): the derivative checks take them on a
+    sample of rows, and the whole ``(B, n)`` would be as large as the logits."""
+
+    seed: int
+    stream: int
+    shape: tuple[int, int]
+    dtype: object
+    held: object
+
+    def __getitem__(self, rows):
+        rows = xp.arange(self.shape[0])[rows]
+        drawn = [generator(self.seed, self.stream, 41, int(b)).standard_normal(self.shape[1]) for b in rows.ravel()]
+        return round_to(xp.asarray(drawn).reshape(*rows.shape, self.shape[1]), self.dtype).astype(self.held)
+
+
+def _in_blocks(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, target_sum, ignore_index, reduction):
+    """A large problem (over :data:`DRAWN_IN_BLOCKS` entries), drawn the same way a block of
+    rows at a time and held in its dtype: the float64 arrays of the whole would be eight
+    times the logits (at 1024 x 262144 in float32, 16 GiB). Soft targets are normalised
+    exponential draws (a flat Dirichlet, as :func:`make_problem` draws); upstream gradients
+    are :class:`RowDraws`."""
+    held = storage(dtype)
+    block = max(2, BLOCK_ENTRIES // dim // 2 * 2)  # even: the overflow scenario alternates signs by row
+    x = xp.empty((rows, dim), held)
+    for start in range(0, rows, block):
+        stop = min(rows, start + block)
+        # Drawn in float32 where that is what is held (a float64 draw took 40 % of a check here).
+        x[start:stop] = round_to(_LOGITS[scenario](rng, stop - start, dim, dtype, scale, stop == rows, held), dtype)
+    labels = rng.integers(0, dim, size=rows)
+    if dim > HIGH_ID:
+        labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
+    if scenario == "peaked":
+        _confident(x, labels, dim)
+        even = xp.arange(0, rows, 2)
+        x[even, labels[even]] = round_to(x[even, labels[even]], dtype)
+    ignored = xp.arange(rows) % 3 == 1 if ignore_index is not None else None
+    if ignored is not None:
+        labels[~ignored & (labels == ignore_index)] = (ignore_index + 1) % dim
+        labels[ignored] = ignore_index
+    upstream = round_to(0.5 * 4.0 ** rng.random(rows), dtype).astype(float) if reduction == "none" else None
+    t = xp.zeros((rows, dim), held)
+    if targets != "soft" and smoothing == 0 and target_sum == 1 and upstream is None:  # one-hot, as it is
+        kept = xp.ones(rows, bool) if ignored is None else ~ignored
+        t[xp.arange(rows)[kept], labels[kept]] = 1
+        return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
+    for start in range(0, rows, block):
+        part = slice(start, min(rows, start + block))
+        if targets == "soft":
+            e = rng.standard_exponential((part.stop - start, dim))
+            tb = e / xp.sum(e, axis=-1, keepdims=True)
+        else:
+            tb = xp.zeros((part.stop - start, dim))
+            tb[xp.arange(tb.shape[0]), labels[part]] = 1.0
+        tb = ((1 - smoothing) * tb + smoothing / dim) * target_sum
+        if ignored is not None:
+            tb[ignored[part]] = 0.0
+        if upstream is not None:
+            tb *= upstream[part, None]
+        t[part] = round_to(tb, dtype if targets != "index" else held)
+    return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
+
+
+def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream) -> Problem:
+    return Problem(
+        scenario=scenario,
+        x=x,
+        t=t,
+        labels=labels if targets == "index" else None,
+        g=RowDraws(seed, SCENARIOS.index(scenario), x.shape, dtype, held),
+        vector=False,
+        ignored=ignored,
+        upstream=upstream,
+    )
+
+
+def rows(p: Problem, part: slice) -> Problem:
+    """Rows ``part`` of ``p`` as a problem of its own (its upstream gradients left out
+    where they are drawn on demand)."""
+    some = {k: None if getattr(p, k) is None else getattr(p, k)[part] for k in ("labels", "ignored", "upstream")}
+    g = None if isinstance(p.g, RowDraws) else p.g[part]
+    return replace(p, x=p.x[part], t=p.t[part], g=g, **some)
+
+
+def drawn(p: Problem) -> Problem:
+    """``p`` with its upstream gradients made, where they are drawn on demand."""
+    return replace(p, g=p.g[:]) if isinstance(p.g, RowDraws) else p
+
+
 def _confident(x, labels, dim: int) -> None:
     """Make even rows confident predictions of their target (in place): the target is
     the row's largest logit (in row 0, among ids from :data:`HIGH_ID` where there are
@@ -139,27 +239,28 @@ def _confident(x, labels, dim: int) -> None:
         x[b, labels[b]] = xp.max(x[b]) + CONFIDENT
 
 
-def _typical(rng, rows, dim, dtype, scale):
-    return scale * rng.standard_normal((rows, dim))
+def _typical(rng, rows, dim, dtype, scale, last=True, drawn=float):
+    return scale * rng.standard_normal((rows, dim), dtype=drawn)
 
 
-def _peaked(rng, rows, dim, dtype, scale):
-    return peaked_spread(dtype) * rng.standard_normal((rows, dim))
+def _peaked(rng, rows, dim, dtype, scale, last=True, drawn=float):
+    return peaked_spread(dtype) * rng.standard_normal((rows, dim), dtype=drawn)
 
 
-def _overflow(rng, rows, dim, dtype, scale):
+def _overflow(rng, rows, dim, dtype, scale, last=True, drawn=float):
     sign = xp.where(xp.arange(rows) % 2 == 0, 1.0, -1.0)[:, None]
-    return sign * overflow_offset(dtype) + scale * rng.standard_normal((rows, dim))
+    return (sign * overflow_offset(dtype)).astype(drawn) + scale * rng.standard_normal((rows, dim), dtype=drawn)
 
 
-def _ties(rng, rows, dim, dtype, scale):
+def _ties(rng, rows, dim, dtype, scale, last=True, drawn=float):
     # Logits on a coarse grid repeat; the maximum is copied so that it is tied too.
-    x = xp.round(scale * rng.standard_normal((rows, dim)))
+    # ``last``: these rows end the batch (drawn in blocks, only the last block's do).
+    x = xp.round(scale * rng.standard_normal((rows, dim), dtype=drawn))
     if dim > 1:
         top = xp.argmax(x, axis=-1)
         other = (top + 1 + rng.integers(0, dim - 1, size=rows)) % dim
         x[xp.arange(rows), other] = x[xp.arange(rows), top]
-    if rows > 1:
+    if rows > 1 and last:
         x[-1] = x[-1, 0]
     return x
 
@@ -170,4 +271,5 @@ _LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties"
 def values_in(p: Problem, dtype, held) -> Problem:
     """``p`` with its values rounded to ``dtype`` and held in ``held``."""
     as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
-    return replace(p, x=as_(p.x), t=as_(p.t), g=as_(p.g))
+    g = replace(p.g, dtype=dtype, held=held) if isinstance(p.g, RowDraws) else as_(p.g)
+    return replace(p, x=as_(p.x), t=as_(p.t), g=g)

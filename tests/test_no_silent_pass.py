@@ -18,6 +18,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, invoke, one_line_error
 
 import smgrad
+from smgrad import config
 from smgrad.errors import UsageError
 from smgrad.testing import assert_correct
 
@@ -242,8 +243,12 @@ def test_a_structure_fact_on_a_non_finite_jacobian_fails_instead_of_raising():
     assert _negative_eigenvalue(float("nan") * __import__("numpy").ones((3, 3))) == float("inf")
 
 
-def test_an_allocation_that_fails_is_one_line_naming_the_size():
-    line = one_line_error(invoke("check", "--dim", str(10**12), "--batch", "1", "--max-memory", "100TB"))
+def test_an_allocation_that_fails_is_one_line_naming_the_size(monkeypatch):
+    args = ("check", "--dim", str(10**12), "--batch", "1", "--max-memory", "100TB")
+    line = one_line_error(invoke(*args))  # refused before drawing: more than the machine has
+    assert "of logits and targets, over half of this machine's memory" in line
+    monkeypatch.setattr(config, "physical_memory", lambda: 2**60)  # a machine that says it has 1 EiB
+    line = one_line_error(invoke(*args))
     assert line.startswith("smgrad: error: out of memory: Unable to allocate") and "TiB" in line
 
 

@@ -52,3 +52,26 @@ class OneGradEntry:
         else:
             g[0, self.j] *= 1 + self.error
         return g
+
+
+class TargetEntry(OneGradEntry):
+    """BUG: the cross-entropy gradient at each row's target class times 1 + ERROR (the
+    entry ``y_t - 1`` that a fused kernel computes apart from the others); the loss and
+    every other entry are right.
+
+    smgrad check --impl examples/buggy/one_entry.py:TargetEntry --dim 262144 --batch 1024 --dtype float32
+    """
+
+    def __init__(self, error=0.05):
+        super().__init__(error)
+
+    def cross_entropy_grad(self, x, target):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        y = e / e.sum(axis=-1, keepdims=True)
+        g = (y * target.sum(axis=-1, keepdims=True) - target) / (x.shape[0] if x.ndim > 1 else 1)
+        at = np.argmax(target, axis=-1)
+        if g.ndim == 1:
+            g[at] *= 1 + self.error
+        else:
+            g[np.arange(g.shape[0]), at] *= 1 + self.error
+        return g

@@ -33,12 +33,13 @@ from dataclasses import dataclass
 
 from smgrad import bounds, numdiff
 from smgrad.backend import generator, xp
-from smgrad.problems import Problem
+from smgrad.config import SAMPLED_ROWS
+from smgrad.problems import Problem, drawn
 from smgrad.report import CheckResult
 
 PROJECTIONS = 4
 NUMERICAL_ENTRIES = 2**17  # a full check differentiates every column up to this B n^2
-MAX_ROWS = 8
+MAX_ROWS = SAMPLED_ROWS  # rows a fast check takes its derivatives on (config holds it: it sizes a run)
 # Sampled columns hold B * n entries each: as many as fit in this many entries, between
 # MIN_COORDINATES and MAX_COORDINATES, half of them the rows' special classes.
 COORDINATE_ENTRIES = 4 * 10**6
@@ -141,7 +142,7 @@ def plan(p: Problem, mode: str, seed: int, sample: bool = False) -> tuple[Proble
     mode) and what they probe in it; ``sample``: a full check over
     :data:`NUMERICAL_ENTRIES` differentiates sampled columns."""
     if mode == "full":
-        rows = tuple(range(p.batch))
+        p, rows = drawn(p), tuple(range(p.batch))
         if sample and p.batch * p.dim**2 > NUMERICAL_ENTRIES:
             return p, Plan("full", p.batch, rows, _coordinates(p, seed), seed, sampled=True)
         return p, Plan("full", p.batch, rows, xp.arange(p.dim), seed)
@@ -158,7 +159,7 @@ def along_scales(scales: bounds.Scales, method: str) -> bounds.Scales:
 def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
     """The first and last rows and random ones between, :data:`MAX_ROWS` in all."""
     if p.batch <= MAX_ROWS:
-        return p, list(range(p.batch))
+        return drawn(p), list(range(p.batch))
     rng = generator(seed, 19)
     middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
     rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})

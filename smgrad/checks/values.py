@@ -18,38 +18,74 @@ from smgrad.report import CheckResult
 
 
 def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
-    """The forward against the truth in float64; rows finite, in [0, 1], summing to 1."""
+    """The forward against the truth in float64; rows finite, in [0, 1], summing to 1.
+    A large batch is called a block of rows at a time (:func:`blocks`)."""
     if impl.softmax is None:
         return missing("softmax", p, "softmax")
-    y = impl.softmax(p.x)
+    cmp, problems_found, failing = Comparison(), [], None
+    for start, q in blocks(p):
+        y = impl.softmax(q.x)
+        found = _softmax_block(y, q, cfg, cmp, start)
+        problems_found += [f for f in found if f not in problems_found]
+        if failing is None and (found or not cmp.passed):
+            failing = (y, q.x)
+    return measured(
+        "softmax",
+        p,
+        cmp,
+        message="; ".join([*problems_found, *_called_in_blocks(p)]),
+        violated=bool(problems_found),
+        diagnosis=_softmax_diagnosis(*failing, cfg) if failing is not None else None,
+    )
+
+
+def _softmax_block(y, p: problems.Problem, cfg: Config, cmp: Comparison, start: int) -> list[str]:
+    """Rows ``start...`` of the forward, ``y``, compared into ``cmp``; what else is wrong."""
     expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
-    cmp = Comparison()
     if cfg.atol is None and cfg.rtol is None:
         scaled, tol = _entry_model(y, expected, p.x, cfg)
     else:  # the user's tolerance, on the values as they are
         scales = softmax_scales(p.x, expected)
         scaled, tol = expected, tolerance(bounds.value_bound(scales, cfg.dtype, cfg.dim), cfg, scales.value)
-    cmp.add(y, scaled, tol, index_of(y.shape, p.vector))
-    problems_found = []
+    cmp.add(y, scaled, tol, _from(start, index_of(y.shape, p.vector)))
     sums = xp.sum(y, axis=-1)
     slack = bounds.rtol(cfg.dtype, cfg.dim)
     # A correct row may be scaled as a whole by the rounding of its log-sum-exp.
     common = bounds.common_error(bounds.size_of(p.x), cfg.dtype, cfg.dim)[:, 0]
     if not xp.all(xp.isfinite(y)):
-        pass  # counted by the comparison
-    elif not xp.all(xp.abs(sums - 1) <= slack + common):
-        problems_found.append(f"rows sum to {float(sums[xp.argmax(xp.abs(sums - 1))]):.17g}, not 1")
-    elif xp.any(y < 0) or xp.any(y > 1 + slack):
-        problems_found.append("values outside [0, 1]")
-    failed = bool(problems_found) or not cmp.passed
-    return measured(
-        "softmax",
-        p,
-        cmp,
-        message="; ".join(problems_found),
-        violated=bool(problems_found),
-        diagnosis=_softmax_diagnosis(y, p.x, cfg) if failed else None,
-    )
+        return []  # counted by the comparison
+    if not xp.all(xp.abs(sums - 1) <= slack + common):
+        b = int(xp.argmax(xp.abs(sums - 1)))
+        return [f"rows sum to {float(sums[b]):.17g}, not 1" + ("" if p.vector else f" (row {start + b})")]
+    if xp.any(y < 0) or xp.any(y > 1 + slack):
+        return ["values outside [0, 1]"]
+    return []
+
+
+def blocks(p: problems.Problem):
+    """``(start, rows)``: the problem whole, or, over :data:`problems.DRAWN_IN_BLOCKS`
+    entries, a block of :data:`problems.BLOCK_ENTRIES` of its rows at a time (each a
+    batch of its own, called and compared in turn: a forward of a whole (1024, 262144)
+    batch, its copies and its float64 truth would take gigabytes)."""
+    if p.x.size <= problems.DRAWN_IN_BLOCKS:
+        yield 0, p
+        return
+    size = max(1, problems.BLOCK_ENTRIES // p.dim)
+    for start in range(0, p.batch, size):
+        yield start, problems.rows(p, slice(start, start + size))
+
+
+def _called_in_blocks(p: problems.Problem) -> list[str]:
+    if p.x.size <= problems.DRAWN_IN_BLOCKS:
+        return []
+    return [f"called on {max(1, problems.BLOCK_ENTRIES // p.dim)} rows at a time"]
+
+
+def _from(start: int, index):
+    """``index`` with its row counted from ``start``."""
+    if start == 0:
+        return index
+    return lambda q: (lambda idx: (idx[0] + start, *idx[1:]) if idx else idx)(index(q))
 
 
 MEDIAN_OF = 4096  # values of a row a common factor is estimated from, at most
@@ -99,31 +135,48 @@ def _softmax_diagnosis(y, x, cfg: Config) -> str | None:
 
 
 def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
-    """The loss against the truth in float64, and never negative."""
+    """The loss against the truth in float64, and never negative (a large batch a block
+    of rows at a time, each block's loss that of a batch of its own)."""
     if impl.cross_entropy is None:
         return missing("cross_entropy", p, "cross_entropy")
-    loss = xp.asarray(impl.cross_entropy(p.x, p.t))
+    cmp, message, failing = Comparison(), "", None
+    for start, q in blocks(p):
+        loss = xp.asarray(impl.cross_entropy(q.x, q.t))
+        rows, noise, atol = _loss_block(loss, q, cfg, cmp, start)
+        if not message and xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
+            message = "negative loss for non-negative targets"
+        if failing is None and (message or not cmp.passed):
+            failing = (loss, q)
+        if start == 0 and cmp.passed and not message:
+            alone = consistency.loss_alone(impl, q, cfg, rows, noise)
+            if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
+                return alone
+    message = "; ".join(filter(None, [message, *_called_in_blocks(p)]))
+    result = measured("cross_entropy", p, cmp, message=message, violated=message.startswith("negative"))
+    if failing is None:
+        return result
+    loss, q = failing
+    return diagnosed([result], lambda: diagnose.cross_entropy(loss, q.x, q.t, cfg.reduction, q.vector))[0]
+
+
+def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: int):
+    """Rows ``start...``'s loss compared into ``cmp``; ``(row losses, their noise, atol)``."""
     reduction = "none" if p.vector else cfg.reduction
     ignore = cfg.ignore_index is not None
-    expected = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), reduction, ignore)
-    rows = functions.cross_entropy_via_logsumexp(p.x.astype(float), p.t.astype(float), "none")
+    x64, t64 = p.x.astype(float), p.t.astype(float)
+    rows = functions.cross_entropy_via_logsumexp(x64, t64, "none")
+    expected = functions.reduce(rows, t64, reduction, ignore)
     noise = bounds.value_bound(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
     # The loss's yardstick: its size plus one nat per unit of target mass, per row.
-    unit = (xp.abs(rows) + xp.sum(xp.abs(p.t.astype(float)), axis=-1)) * row_weight(p, cfg)
+    unit = (xp.abs(rows) + xp.sum(xp.abs(t64), axis=-1)) * row_weight(p, cfg)
     if reduction != "none":
-        noise, unit = xp.sum(noise), xp.sum(unit)
-    atol = noise * row_weight(p, cfg)
-    cmp = Comparison()
-    where = (lambda q: ()) if xp.ndim(expected) == 0 or p.vector else (lambda q: (int(q),))
-    cmp.add(loss.reshape(expected.shape), expected, tolerance(atol, cfg, unit), where)
-    message = ""
-    if xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
-        message = "negative loss for non-negative targets"
-    alone = consistency.loss_alone(impl, p, cfg, rows, noise) if cmp.passed and not message else None
-    if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
-        return alone
-    result = measured("cross_entropy", p, cmp, message=message, violated=bool(message))
-    return diagnosed([result], lambda: diagnose.cross_entropy(loss, p.x, p.t, cfg.reduction, p.vector))[0]
+        noise_total, unit = xp.sum(noise), xp.sum(unit)
+    else:
+        noise_total = noise
+    atol = noise_total * row_weight(p, cfg)
+    where = (lambda q: ()) if xp.ndim(expected) == 0 or p.vector else _from(start, lambda q: (int(q),))
+    cmp.add(loss.reshape(xp.shape(expected)), expected, tolerance(atol, cfg, unit), where)
+    return rows, noise, atol
 
 
 def row_independence(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:

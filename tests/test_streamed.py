@@ -1,0 +1,102 @@
+"""LLM-scale batches (issue 14, part 4): over ``problems.DRAWN_IN_BLOCKS`` entries a
+problem is drawn a block of rows at a time and held in its dtype, its forward values are
+called and compared a block at a time, and the derivatives, row independence and
+statelessness are checked on the sampled rows. Here the thresholds are lowered so that a
+batch of 40 rows of 300 classes takes that path in seconds; the full size (1024 x 262144
+float32) is measured in ``benchmarks/llm_scale.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+
+import smgrad
+from smgrad import problems
+from smgrad.config import Config
+from smgrad.errors import UsageError
+
+DIM, BATCH, BLOCK_ROWS = 300, 40, 6
+
+
+@pytest.fixture
+def streamed(monkeypatch):
+    monkeypatch.setattr(problems, "DRAWN_IN_BLOCKS", 2**12)
+    monkeypatch.setattr(problems, "BLOCK_ENTRIES", BLOCK_ROWS * DIM + 100)
+
+
+def load(path, name=None):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)() if name else module
+
+
+def run(impl, **options):
+    return smgrad.check(impl, dim=DIM, batch=BATCH, dtype="float32", mode="fast", **options)
+
+
+def test_a_problem_drawn_in_blocks_is_held_in_its_dtype(streamed):
+    p = problems.make_problem("peaked", DIM, BATCH, "float32", 0)
+    assert p.x.dtype == p.t.dtype == np.float32 and p.x.shape == p.t.shape == (BATCH, DIM)
+    assert np.all(p.t.sum(-1) == 1) and np.all(p.t.max(-1) == 1)  # one-hot
+    labels = np.argmax(p.t, -1)
+    assert np.all(p.x[::2][np.arange(0, BATCH, 2) // 2, labels[::2]] == p.x[::2].max(-1))  # confident rows
+    assert isinstance(p.g, problems.RowDraws)
+    g = p.g[:]
+    assert g.shape == (BATCH, DIM) and g.dtype == np.float32
+    assert np.array_equal(p.g[[7, 3]], g[[7, 3]])  # each row its own stream: the same whenever drawn
+    soft = problems.make_problem("typical", DIM, BATCH, "float32", 0, targets="soft", label_smoothing=0.1)
+    assert np.allclose(soft.t.sum(-1), 1, atol=1e-5) and np.all(soft.t >= 0.1 / DIM * (1 - 1e-6))
+
+
+def test_a_correct_implementation_passes_called_in_blocks(streamed):
+    report = run(EXAMPLES / "correct" / "numpy_layer.py")
+    assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status == "failed"]
+    forward = [r for r in report if r.name in ("softmax", "cross_entropy") and r.status == "passed"]
+    assert forward and all(f"called on {BLOCK_ROWS} rows at a time" in r.message for r in forward)
+
+
+def test_a_wrong_row_is_named_by_its_row_in_the_whole_batch(streamed, tmp_path):
+    """Wrong in the one row whose first logit is the batch's largest, which lies in a
+    later block: its index must be counted from the block's start."""
+    x = problems.make_problem("typical", DIM, BATCH, "float32", 0).x
+    row = int(np.argmax(x[:, 0]))
+    assert row >= BLOCK_ROWS  # not in the first block
+    (tmp_path / "one_row.py").write_text(
+        "import numpy as np\n"
+        "def softmax(x):\n"
+        "    e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "    y = e / e.sum(-1, keepdims=True)\n"
+        f"    y[x[:, 0] >= {float(x[row, 0])!r}, {{where}}] *= 1.01\n"
+        "    return y\n"
+    )
+    source = (tmp_path / "one_row.py").read_text()
+    (tmp_path / "one_row.py").write_text(source.format(where=5))  # one value
+    (forward,) = [r for r in run(tmp_path / "one_row.py", scenarios="typical") if r.name == "softmax"]
+    assert forward.status == "failed"
+    assert [e.index for e in forward.worst if e.deviation > e.allowed] == [(row, 5)], forward.worst
+    (tmp_path / "one_row.py").write_text(source.format(where=":"))  # the whole row: its sum shows it
+    (forward,) = [r for r in run(tmp_path / "one_row.py", scenarios="typical") if r.name == "softmax"]
+    assert forward.status == "failed" and f"(row {row})" in forward.message, forward.message
+
+
+def test_a_wrong_target_entry_in_every_row_is_caught(streamed):
+    report = run(load(EXAMPLES / "buggy" / "one_entry.py", "TargetEntry"))
+    failed = {r.name for r in report if r.status == "failed"}
+    assert "cross_entropy_grad" in failed, failed
+    assert {"softmax", "cross_entropy"}.isdisjoint(failed), failed  # the forwards are right
+
+
+def test_a_diagonal_only_backward_is_caught(streamed):
+    report = run(EXAMPLES / "buggy" / "diagonal_only.py")
+    failed = {r.name for r in report if r.status == "failed"}
+    assert "softmax_backward" in failed and "softmax" not in failed, failed
+
+
+def test_an_llm_sized_batch_is_accepted_and_an_impossible_one_refused():
+    Config(dim=262144, batch=1024, dtype="float32")  # 2 GiB held: within this machine
+    with pytest.raises(UsageError, match="over half of this machine's memory"):
+        Config(dim=2**20, batch=2**20, dtype="float32")  # 8 TB
