@@ -6,6 +6,7 @@ dtypes, batch shapes and target kinds; prints the runs and every alarm.
     python benchmarks/false_alarms.py --mode fast --dims 10,100   # fast mode where full is the default
     python benchmarks/false_alarms.py --frameworks --only torch --dims 10,1000 --batches 3
     python benchmarks/false_alarms.py --frameworks --only torch/,jax/,triton/ --dtypes bfloat16,float16 --dims 10
+    python benchmarks/false_alarms.py --streamed --dims 300 --batches 40   # the LLM-scale path, small
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import pathlib
 import time
 
 import smgrad
+from smgrad import config, problems
+
+# --streamed: a problem over this many entries takes the LLM-scale path (drawn, called and
+# compared in blocks of rows), so that it is exercised at sizes a grid can afford.
+STREAMED = {"DRAWN_IN_BLOCKS": 2**12, "BLOCK_ENTRIES": 2**11}
+SIZED = {"DRAWN_IN_BLOCKS": config}  # what config also holds, to size a run
 
 HERE = pathlib.Path(__file__).resolve().parent
 CORRECT = HERE.parent / "examples" / "correct"
@@ -100,6 +107,9 @@ def _targets(kind: str) -> dict:
 
 def one(job):
     spec, options = job
+    for name, value in options.pop("streamed", {}).items():
+        for module in (problems, SIZED.get(name, problems)):
+            setattr(module, name, value)
     report = smgrad.check(spec, **options)
     failing = ("failed", "error", "inconclusive")
     bad = [f"{r.name}/{r.scenario}/{r.method}/{r.status}" for r in report if r.status in failing]
@@ -118,6 +128,7 @@ def main() -> None:
     parser.add_argument("--dtypes", default="float64,float32", help="bfloat16 and float16: the frameworks' examples")
     parser.add_argument("--targets", default="onehot,soft,smoothed", help="target kinds (class ids where required)")
     parser.add_argument("--progress", action="store_true", help="a line per run finished")
+    parser.add_argument("--streamed", action="store_true", help="the LLM-scale path (blocks of rows) at small sizes")
     args = parser.parse_args()
     dims = [int(d) for d in args.dims.split(",")]
     batches = tuple(b if b == "dim" else int(b) for b in args.batches.split(","))
@@ -125,6 +136,8 @@ def main() -> None:
     with multiprocessing.Pool(args.jobs) as pool:
         kinds, dtypes = tuple(args.targets.split(",")), tuple(args.dtypes.split(","))
         jobs = runs(args.seeds, dims, args.mode, args.frameworks, args.only, batches, dtypes, kinds)
+        if args.streamed:
+            jobs = ((spec, options | {"streamed": STREAMED}) for spec, options in jobs)
         for spec, options, bad in pool.imap_unordered(one, jobs, chunksize=4):
             name = pathlib.Path(spec).name
             total[name] += 1

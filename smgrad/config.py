@@ -92,7 +92,7 @@ class _Run:
             f"a full check at dim {self.dim} with batch {rows} differentiates {rows * self.dim**2:.1e} entries, "
             f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use {opt('mode', 'fast')}, or {smaller}",
         )
-        streamed = self.resolved_mode == "fast" and rows * self.dim > DRAWN_IN_BLOCKS
+        streamed = self.streamed
         # Streamed, the derivatives are taken on at most SAMPLED_ROWS rows: what is worked on
         # at once, in complex numbers and their temporaries, scales with those.
         worked = 64 * self.dim * (min(rows, SAMPLED_ROWS) if streamed else rows)
@@ -110,6 +110,12 @@ class _Run:
                 f"{opt('dim')} {self.dim} with {opt('batch')} {rows} holds {held / 2**30:.1f} GiB of logits and "
                 f"targets, over half of this machine's memory ({physical_memory() / 2**30:.1f} GiB); use {smaller}",
             )
+
+    @property
+    def streamed(self) -> bool:
+        """Drawn, called and compared a block of rows at a time (fast mode, over
+        :data:`DRAWN_IN_BLOCKS` entries)."""
+        return self.resolved_mode == "fast" and (self.batch or 1) * self.dim > DRAWN_IN_BLOCKS
 
     @property
     def resolved_mode(self) -> str:

@@ -18,7 +18,7 @@ changes another's numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from smgrad import config
 from smgrad.backend import generator, largest, xp
@@ -39,6 +39,9 @@ class Problem:
     vector: bool
     ignored: object = None  # rows that carry the ignore index (their targets are 0), or None
     upstream: object = None  # reduction none: each row's upstream gradient, folded into its targets
+    # What one check of a batch drawn in blocks learnt of its truth for the next (the rows'
+    # float64 log-sum-exp); a problem made from this one starts without it.
+    truth: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def batch(self) -> int:

@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLES
 
 import smgrad
-from smgrad import problems
+from smgrad import config, coverage, problems
 from smgrad.config import Config
 from smgrad.errors import UsageError
 
@@ -24,6 +24,7 @@ DIM, BATCH, BLOCK_ROWS = 300, 40, 6
 @pytest.fixture
 def streamed(monkeypatch):
     monkeypatch.setattr(problems, "DRAWN_IN_BLOCKS", 2**12)
+    monkeypatch.setattr(config, "DRAWN_IN_BLOCKS", 2**12)
     monkeypatch.setattr(problems, "BLOCK_ENTRIES", BLOCK_ROWS * DIM + 100)
 
 
@@ -55,7 +56,7 @@ def test_a_problem_drawn_in_blocks_is_held_in_its_dtype(streamed):
 def test_a_correct_implementation_passes_called_in_blocks(streamed):
     report = run(EXAMPLES / "correct" / "numpy_layer.py")
     assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status == "failed"]
-    forward = [r for r in report if r.name in ("softmax", "cross_entropy") and r.status == "passed"]
+    forward = [r for r in report if r.name in ("softmax", "cross_entropy") and r.covers is None]
     assert forward and all(f"called on {BLOCK_ROWS} rows at a time" in r.message for r in forward)
 
 
@@ -81,6 +82,15 @@ def test_a_wrong_row_is_named_by_its_row_in_the_whole_batch(streamed, tmp_path):
     (tmp_path / "one_row.py").write_text(source.format(where=":"))  # the whole row: its sum shows it
     (forward,) = [r for r in run(tmp_path / "one_row.py", scenarios="typical") if r.name == "softmax"]
     assert forward.status == "failed" and f"(row {row})" in forward.message, forward.message
+
+
+def test_the_extra_cases_take_the_sampled_rows(streamed):
+    run_config = Config(dim=DIM, batch=BATCH, dtype="float64", mode="fast")
+    assert run_config.streamed
+    extra, notes = coverage.cases([run_config], set(), lambda: None, None)
+    assert {case.covers for case in extra} >= {"float32", "soft", "smooth"}
+    assert all(case.config.batch == (1 if case.covers == "B=1" else config.SAMPLED_ROWS) for case in extra), extra
+    assert notes[0].startswith(f"also covered (typical scenario, {config.SAMPLED_ROWS} rows)"), notes
 
 
 def test_a_wrong_target_entry_in_every_row_is_caught(streamed):

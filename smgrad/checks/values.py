@@ -25,7 +25,7 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     cmp, problems_found, failing = Comparison(), [], None
     for start, q in blocks(p):
         y = impl.softmax(q.x)
-        found = _softmax_block(y, q, cfg, cmp, start)
+        found = _softmax_block(y, q, cfg, cmp, start, _known(p, start, q))
         problems_found += [f for f in found if f not in problems_found]
         if failing is None and (found or not cmp.passed):
             failing = (y, q.x)
@@ -39,9 +39,13 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     )
 
 
-def _softmax_block(y, p: problems.Problem, cfg: Config, cmp: Comparison, start: int) -> list[str]:
-    """Rows ``start...`` of the forward, ``y``, compared into ``cmp``; what else is wrong."""
-    expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
+def _softmax_block(y, p: problems.Problem, cfg: Config, cmp: Comparison, start: int, known=None) -> list[str]:
+    """Rows ``start...`` of the forward, ``y``, compared into ``cmp``; what else is wrong.
+    ``known``: where the rows' log-sum-exp is kept for the loss (a batch in blocks)."""
+    if known is None:
+        expected = functions.softmax_via_logsumexp(p.x.astype(float))  # in float64: the truth
+    else:
+        expected, known[:] = functions.softmax_and_logsumexp(p.x.astype(float))
     if cfg.atol is None and cfg.rtol is None:
         scaled, tol = _entry_model(y, expected, p.x, cfg)
     else:  # the user's tolerance, on the values as they are
@@ -73,6 +77,14 @@ def blocks(p: problems.Problem):
     size = max(1, problems.BLOCK_ENTRIES // p.dim)
     for start in range(0, p.batch, size):
         yield start, problems.rows(p, slice(start, start + size))
+
+
+def _known(p: problems.Problem, start: int, q: problems.Problem):
+    """Where rows ``start...`` of a batch drawn in blocks keep their log-sum-exp (None for
+    a batch taken whole)."""
+    if p.x.size <= problems.DRAWN_IN_BLOCKS:
+        return None
+    return p.truth.setdefault("lse", xp.full(p.batch, xp.nan))[start : start + q.batch]
 
 
 def _called_in_blocks(p: problems.Problem) -> list[str]:
@@ -142,7 +154,9 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     cmp, message, failing = Comparison(), "", None
     for start, q in blocks(p):
         loss = xp.asarray(impl.cross_entropy(q.x, q.t))
-        rows, noise, atol = _loss_block(loss, q, cfg, cmp, start)
+        known = _known(p, start, q)
+        lse = known if known is not None and not xp.any(xp.isnan(known)) else None
+        rows, noise, atol = _loss_block(loss, q, cfg, cmp, start, lse)
         if not message and xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
             message = "negative loss for non-negative targets"
         if failing is None and (message or not cmp.passed):
@@ -159,12 +173,13 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     return diagnosed([result], lambda: diagnose.cross_entropy(loss, q.x, q.t, cfg.reduction, q.vector))[0]
 
 
-def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: int):
-    """Rows ``start...``'s loss compared into ``cmp``; ``(row losses, their noise, atol)``."""
+def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: int, lse=None):
+    """Rows ``start...``'s loss compared into ``cmp`` (``lse``: their log-sum-exp, where
+    the softmax's check left it); ``(row losses, their noise, atol)``."""
     reduction = "none" if p.vector else cfg.reduction
     ignore = cfg.ignore_index is not None
     x64, t64 = p.x.astype(float), p.t.astype(float)
-    rows = functions.cross_entropy_via_logsumexp(x64, t64, "none")
+    rows = functions.cross_entropy_via_logsumexp(x64, t64, "none", lse=lse)
     expected = functions.reduce(rows, t64, reduction, ignore)
     noise = bounds.value_bound(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
     # The loss's yardstick: its size plus one nat per unit of target mass, per row.
