@@ -20,12 +20,12 @@ import pathlib
 import time
 
 import smgrad
-from smgrad import config, problems
+from smgrad import config, inblocks
 
 # --streamed: a problem over this many entries takes the LLM-scale path (drawn, called and
 # compared in blocks of rows), so that it is exercised at sizes a grid can afford.
 STREAMED = {"DRAWN_IN_BLOCKS": 2**12, "BLOCK_ENTRIES": 2**11}
-SIZED = {"DRAWN_IN_BLOCKS": config}  # what config also holds, to size a run
+SIZED = {"DRAWN_IN_BLOCKS": config}  # held by config: it sizes a run
 
 HERE = pathlib.Path(__file__).resolve().parent
 CORRECT = HERE.parent / "examples" / "correct"
@@ -108,8 +108,7 @@ def _targets(kind: str) -> dict:
 def one(job):
     spec, options = job
     for name, value in options.pop("streamed", {}).items():
-        for module in (problems, SIZED.get(name, problems)):
-            setattr(module, name, value)
+        setattr(SIZED.get(name, inblocks), name, value)
     report = smgrad.check(spec, **options)
     failing = ("failed", "error", "inconclusive")
     bad = [f"{r.name}/{r.scenario}/{r.method}/{r.status}" for r in report if r.status in failing]

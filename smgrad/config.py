@@ -25,8 +25,8 @@ FAST_ABOVE = 4 * 10**6
 # A full check differentiates B * n^2 entries; beyond this it takes minutes.
 MAX_ENTRIES = 2 * 10**9
 
-# B n above which a problem is drawn, called and compared in blocks of rows (as
-# smgrad.problems.DRAWN_IN_BLOCKS; here so that validating a size needs no numpy).
+# B n above which a fast check's problem is drawn, called and compared in blocks of rows
+# (smgrad.inblocks); here so that validating a size needs no numpy.
 DRAWN_IN_BLOCKS = 2**26
 SAMPLED_ROWS = 8  # rows a fast check takes its derivatives on (smgrad.checks.probes.MAX_ROWS)
 ITEMSIZE = {"float64": 8, "float32": 4, "bfloat16": 4, "float16": 4}  # as held: low precisions in float32

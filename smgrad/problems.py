@@ -98,16 +98,18 @@ def make_problem(
         raise ValueError(f"unknown targets {targets!r}; choose from {', '.join(TARGETS)}")
     rows = 1 if batch is None else batch
     rng = generator(seed, SCENARIOS.index(scenario))
-    if rows * dim > DRAWN_IN_BLOCKS:
-        return _in_blocks(
+    if rows * dim > config.DRAWN_IN_BLOCKS:
+        from smgrad import inblocks  # it draws with this module's scenarios
+
+        return inblocks.draw(
             rng, scenario, rows, dim, dtype, seed, scale, targets, label_smoothing, target_sum, ignore_index, reduction
         )
-    x = _LOGITS[scenario](rng, rows, dim, dtype, scale)
+    x = LOGITS[scenario](rng, rows, dim, dtype, scale)
     labels = rng.integers(0, dim, size=rows)
     if dim > HIGH_ID:  # a class id that a uint8 cannot hold, in the first row
         labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
     if scenario == "peaked":
-        _confident(x, labels, dim)
+        confident(x, labels, dim)
     x = round_to(x, dtype)
     if targets == "soft":
         t = rng.dirichlet(xp.ones(dim), size=rows)
@@ -137,10 +139,6 @@ def make_problem(
     )
 
 
-DRAWN_IN_BLOCKS = config.DRAWN_IN_BLOCKS  # B n above which a problem is drawn a block of rows at a time
-BLOCK_ENTRIES = 2**22
-
-
 @dataclass(frozen=True)
 class RowDraws:
     """Upstream gradients of a problem drawn in blocks, each row from a stream of its own
@@ -159,80 +157,7 @@ class RowDraws:
         return round_to(xp.asarray(drawn).reshape(*rows.shape, self.shape[1]), self.dtype).astype(self.held)
 
 
-def _in_blocks(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, target_sum, ignore_index, reduction):
-    """A large problem (over :data:`DRAWN_IN_BLOCKS` entries), drawn the same way a block of
-    rows at a time and held in its dtype: the float64 arrays of the whole would be eight
-    times the logits (at 1024 x 262144 in float32, 16 GiB). Soft targets are normalised
-    exponential draws (a flat Dirichlet, as :func:`make_problem` draws); upstream gradients
-    are :class:`RowDraws`."""
-    held = storage(dtype)
-    block = max(2, BLOCK_ENTRIES // dim // 2 * 2)  # even: the overflow scenario alternates signs by row
-    x = xp.empty((rows, dim), held)
-    for start in range(0, rows, block):
-        stop = min(rows, start + block)
-        # Drawn in float32 where that is what is held (a float64 draw took 40 % of a check here).
-        x[start:stop] = round_to(_LOGITS[scenario](rng, stop - start, dim, dtype, scale, stop == rows, held), dtype)
-    labels = rng.integers(0, dim, size=rows)
-    if dim > HIGH_ID:
-        labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
-    if scenario == "peaked":
-        _confident(x, labels, dim)
-        even = xp.arange(0, rows, 2)
-        x[even, labels[even]] = round_to(x[even, labels[even]], dtype)
-    ignored = xp.arange(rows) % 3 == 1 if ignore_index is not None else None
-    if ignored is not None:
-        labels[~ignored & (labels == ignore_index)] = (ignore_index + 1) % dim
-        labels[ignored] = ignore_index
-    upstream = round_to(0.5 * 4.0 ** rng.random(rows), dtype).astype(float) if reduction == "none" else None
-    t = xp.zeros((rows, dim), held)
-    if targets != "soft" and smoothing == 0 and target_sum == 1 and upstream is None:  # one-hot, as it is
-        kept = xp.ones(rows, bool) if ignored is None else ~ignored
-        t[xp.arange(rows)[kept], labels[kept]] = 1
-        return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
-    for start in range(0, rows, block):
-        part = slice(start, min(rows, start + block))
-        if targets == "soft":
-            e = rng.standard_exponential((part.stop - start, dim))
-            tb = e / xp.sum(e, axis=-1, keepdims=True)
-        else:
-            tb = xp.zeros((part.stop - start, dim))
-            tb[xp.arange(tb.shape[0]), labels[part]] = 1.0
-        tb = ((1 - smoothing) * tb + smoothing / dim) * target_sum
-        if ignored is not None:
-            tb[ignored[part]] = 0.0
-        if upstream is not None:
-            tb *= upstream[part, None]
-        t[part] = round_to(tb, dtype if targets != "index" else held)
-    return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
-
-
-def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream) -> Problem:
-    return Problem(
-        scenario=scenario,
-        x=x,
-        t=t,
-        labels=labels if targets == "index" else None,
-        g=RowDraws(seed, SCENARIOS.index(scenario), x.shape, dtype, held),
-        vector=False,
-        ignored=ignored,
-        upstream=upstream,
-    )
-
-
-def rows(p: Problem, part: slice) -> Problem:
-    """Rows ``part`` of ``p`` as a problem of its own (its upstream gradients left out
-    where they are drawn on demand)."""
-    some = {k: None if getattr(p, k) is None else getattr(p, k)[part] for k in ("labels", "ignored", "upstream")}
-    g = None if isinstance(p.g, RowDraws) else p.g[part]
-    return replace(p, x=p.x[part], t=p.t[part], g=g, **some)
-
-
-def drawn(p: Problem) -> Problem:
-    """``p`` with its upstream gradients made, where they are drawn on demand."""
-    return replace(p, g=p.g[:]) if isinstance(p.g, RowDraws) else p
-
-
-def _confident(x, labels, dim: int) -> None:
+def confident(x, labels, dim: int) -> None:
     """Make even rows confident predictions of their target (in place): the target is
     the row's largest logit (in row 0, among ids from :data:`HIGH_ID` where there are
     more classes), raised by :data:`CONFIDENT` over the row's largest."""
@@ -268,7 +193,7 @@ def _ties(rng, rows, dim, dtype, scale, last=True, drawn=float):
     return x
 
 
-_LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties": _ties}
+LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties": _ties}
 
 
 def values_in(p: Problem, dtype, held) -> Problem:

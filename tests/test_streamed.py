@@ -1,4 +1,4 @@
-"""LLM-scale batches (issue 14, part 4): over ``problems.DRAWN_IN_BLOCKS`` entries a
+"""LLM-scale batches (issue 14, part 4): over ``config.DRAWN_IN_BLOCKS`` entries a
 problem is drawn a block of rows at a time and held in its dtype, its forward values are
 called and compared a block at a time, and the derivatives, row independence and
 statelessness are checked on the sampled rows. Here the thresholds are lowered so that a
@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLES
 
 import smgrad
-from smgrad import config, coverage, problems
+from smgrad import config, coverage, inblocks, problems
 from smgrad.config import Config
 from smgrad.errors import UsageError
 
@@ -23,9 +23,8 @@ DIM, BATCH, BLOCK_ROWS = 300, 40, 6
 
 @pytest.fixture
 def streamed(monkeypatch):
-    monkeypatch.setattr(problems, "DRAWN_IN_BLOCKS", 2**12)
     monkeypatch.setattr(config, "DRAWN_IN_BLOCKS", 2**12)
-    monkeypatch.setattr(problems, "BLOCK_ENTRIES", BLOCK_ROWS * DIM + 100)
+    monkeypatch.setattr(inblocks, "BLOCK_ENTRIES", BLOCK_ROWS * DIM + 100)
 
 
 def load(path, name=None):

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from smgrad import bounds, numdiff
 from smgrad.backend import generator, xp
 from smgrad.config import SAMPLED_ROWS
-from smgrad.problems import Problem, drawn
+from smgrad.inblocks import drawn
+from smgrad.problems import Problem
 from smgrad.report import CheckResult
 
 PROJECTIONS = 4

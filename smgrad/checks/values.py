@@ -4,7 +4,7 @@ the derivative checks rely on: they perturb every row at once)."""
 
 from __future__ import annotations
 
-from smgrad import allowances, bounds, diagnose, functions, problems
+from smgrad import allowances, bounds, diagnose, functions, inblocks, problems
 from smgrad.backend import eps as machine_eps
 from smgrad.backend import quietly, xp
 from smgrad.checks import consistency
@@ -23,9 +23,9 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     if impl.softmax is None:
         return missing("softmax", p, "softmax")
     cmp, problems_found, failing = Comparison(), [], None
-    for start, q in blocks(p):
+    for start, q in inblocks.blocks(p):
         y = impl.softmax(q.x)
-        found = _softmax_block(y, q, cfg, cmp, start, _known(p, start, q))
+        found = _softmax_block(y, q, cfg, cmp, start, inblocks.known_lse(p, start, q))
         problems_found += [f for f in found if f not in problems_found]
         if failing is None and (found or not cmp.passed):
             failing = (y, q.x)
@@ -33,7 +33,7 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
         "softmax",
         p,
         cmp,
-        message="; ".join([*problems_found, *_called_in_blocks(p)]),
+        message="; ".join([*problems_found, *inblocks.called_in_blocks(p)]),
         violated=bool(problems_found),
         diagnosis=_softmax_diagnosis(*failing, cfg) if failing is not None else None,
     )
@@ -51,7 +51,7 @@ def _softmax_block(y, p: problems.Problem, cfg: Config, cmp: Comparison, start: 
     else:  # the user's tolerance, on the values as they are
         scales = softmax_scales(p.x, expected)
         scaled, tol = expected, tolerance(bounds.value_bound(scales, cfg.dtype, cfg.dim), cfg, scales.value)
-    cmp.add(y, scaled, tol, _from(start, index_of(y.shape, p.vector)))
+    cmp.add(y, scaled, tol, inblocks.from_row(start, index_of(y.shape, p.vector)))
     sums = xp.sum(y, axis=-1)
     slack = bounds.rtol(cfg.dtype, cfg.dim)
     # A correct row may be scaled as a whole by the rounding of its log-sum-exp.
@@ -64,40 +64,6 @@ def _softmax_block(y, p: problems.Problem, cfg: Config, cmp: Comparison, start: 
     if xp.any(y < 0) or xp.any(y > 1 + slack):
         return ["values outside [0, 1]"]
     return []
-
-
-def blocks(p: problems.Problem):
-    """``(start, rows)``: the problem whole, or, over :data:`problems.DRAWN_IN_BLOCKS`
-    entries, a block of :data:`problems.BLOCK_ENTRIES` of its rows at a time (each a
-    batch of its own, called and compared in turn: a forward of a whole (1024, 262144)
-    batch, its copies and its float64 truth would take gigabytes)."""
-    if p.x.size <= problems.DRAWN_IN_BLOCKS:
-        yield 0, p
-        return
-    size = max(1, problems.BLOCK_ENTRIES // p.dim)
-    for start in range(0, p.batch, size):
-        yield start, problems.rows(p, slice(start, start + size))
-
-
-def _known(p: problems.Problem, start: int, q: problems.Problem):
-    """Where rows ``start...`` of a batch drawn in blocks keep their log-sum-exp (None for
-    a batch taken whole)."""
-    if p.x.size <= problems.DRAWN_IN_BLOCKS:
-        return None
-    return p.truth.setdefault("lse", xp.full(p.batch, xp.nan))[start : start + q.batch]
-
-
-def _called_in_blocks(p: problems.Problem) -> list[str]:
-    if p.x.size <= problems.DRAWN_IN_BLOCKS:
-        return []
-    return [f"called on {max(1, problems.BLOCK_ENTRIES // p.dim)} rows at a time"]
-
-
-def _from(start: int, index):
-    """``index`` with its row counted from ``start``."""
-    if start == 0:
-        return index
-    return lambda q: (lambda idx: (idx[0] + start, *idx[1:]) if idx else idx)(index(q))
 
 
 MEDIAN_OF = 4096  # values of a row a common factor is estimated from, at most
@@ -152,9 +118,9 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     if impl.cross_entropy is None:
         return missing("cross_entropy", p, "cross_entropy")
     cmp, message, failing = Comparison(), "", None
-    for start, q in blocks(p):
+    for start, q in inblocks.blocks(p):
         loss = xp.asarray(impl.cross_entropy(q.x, q.t))
-        known = _known(p, start, q)
+        known = inblocks.known_lse(p, start, q)
         lse = known if known is not None and not xp.any(xp.isnan(known)) else None
         rows, noise, atol = _loss_block(loss, q, cfg, cmp, start, lse)
         if not message and xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
@@ -165,7 +131,7 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
             alone = consistency.loss_alone(impl, q, cfg, rows, noise)
             if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
                 return alone
-    message = "; ".join(filter(None, [message, *_called_in_blocks(p)]))
+    message = "; ".join(filter(None, [message, *inblocks.called_in_blocks(p)]))
     result = measured("cross_entropy", p, cmp, message=message, violated=message.startswith("negative"))
     if failing is None:
         return result
@@ -189,7 +155,7 @@ def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: 
     else:
         noise_total = noise
     atol = noise_total * row_weight(p, cfg)
-    where = (lambda q: ()) if xp.ndim(expected) == 0 or p.vector else _from(start, lambda q: (int(q),))
+    where = (lambda q: ()) if xp.ndim(expected) == 0 or p.vector else inblocks.from_row(start, lambda q: (int(q),))
     cmp.add(loss.reshape(xp.shape(expected)), expected, tolerance(atol, cfg, unit), where)
     return rows, noise, atol
 
