@@ -150,4 +150,4 @@ def test_the_option_vocabulary_matches_the_numerics():
     from smgrad import config, problems
 
     assert config.METHODS[1:] == bounds.METHODS == tuple(numdiff.RULES)
-    assert set(problems._LOGITS) == set(config.SCENARIOS)
+    assert set(problems.LOGITS) == set(config.SCENARIOS)
