@@ -1,6 +1,6 @@
 """Problems too large to hold in float64 (an LLM's batch and vocabulary, fast mode over
-:data:`smgrad.config.DRAWN_IN_BLOCKS` entries): drawn, held in their dtype and walked a block of rows
-at a time. The forward checks call the implementation on each block as a batch of its
+:data:`smgrad.config.DRAWN_IN_BLOCKS` entries): drawn, held in their dtype and walked a
+block of rows at a time. The forward checks call the implementation on each block as a batch of its
 own and compare it with its truth; the derivatives are taken on sampled rows
 (:mod:`smgrad.checks.probes`)."""
 
@@ -16,11 +16,12 @@ BLOCK_ENTRIES = 2**22
 
 
 def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, target_sum, ignore_index, reduction):
-    """A large problem (over :data:`smgrad.config.DRAWN_IN_BLOCKS` entries), drawn the same way a block of
-    rows at a time and held in its dtype: the float64 arrays of the whole would be eight
-    times the logits (at 1024 x 262144 in float32, 16 GiB). Soft targets are normalised
-    exponential draws (a flat Dirichlet, as :func:`make_problem` draws); upstream gradients
-    are :class:`RowDraws`."""
+    """A large problem (over :data:`smgrad.config.DRAWN_IN_BLOCKS` entries), drawn the
+    same way a block of rows at a time and held in its dtype: the float64 arrays of the
+    whole would be eight times the logits (at 1024 x 262144 in float32, 16 GiB). Soft
+    targets are normalised exponential draws (a flat Dirichlet, as
+    :func:`smgrad.problems.make_problem` draws); upstream gradients are
+    :class:`smgrad.problems.RowDraws`."""
     held = storage(dtype)
     block = max(2, BLOCK_ENTRIES // dim // 2 * 2)  # even: the overflow scenario alternates signs by row
     x = xp.empty((rows, dim), held)

@@ -19,7 +19,7 @@ from smgrad.report import CheckResult
 
 def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
     """The forward against the truth in float64; rows finite, in [0, 1], summing to 1.
-    A large batch is called a block of rows at a time (:func:`blocks`)."""
+    A large batch is called a block of rows at a time (:func:`smgrad.inblocks.blocks`)."""
     if impl.softmax is None:
         return missing("softmax", p, "softmax")
     cmp, problems_found, failing = Comparison(), [], None
