@@ -1,8 +1,8 @@
 """Problems too large to hold in float64 (an LLM's batch and vocabulary, fast mode over
 :data:`smgrad.config.DRAWN_IN_BLOCKS` entries): drawn, held in their dtype and walked a
-block of rows at a time. The forward checks call the implementation on each block as a batch of its
-own and compare it with its truth; the derivatives are taken on sampled rows
-(:mod:`smgrad.checks.probes`)."""
+block of rows at a time. The forward checks call the implementation on each block as a
+batch of its own and compare it with its truth; the derivatives are taken on sampled
+rows (:mod:`smgrad.checks.probes`)."""
 
 from __future__ import annotations
 
