@@ -6,6 +6,7 @@ rows (:mod:`smgrad.checks.probes`)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from smgrad import config, problems
@@ -102,6 +103,28 @@ def blocks(p: problems.Problem):
     size = max(1, BLOCK_ENTRIES // p.dim)
     for start in range(0, p.batch, size):
         yield start, rows(p, slice(start, start + size))
+
+
+def judged(p: problems.Problem, call, judge):
+    """``(start, rows, value, judgement)`` for each of :func:`blocks`: ``value = call(rows)``
+    (the implementation: always on this thread, in order) and ``judgement = judge(value,
+    start, rows)`` (the truth and the comparison). A batch in blocks has a block judged on
+    a second thread while the next is called: the two cost alike and numpy lets go of the
+    interpreter in both. One block behind at most, so at most two blocks' values are held."""
+    if p.x.size <= config.DRAWN_IN_BLOCKS:
+        for start, q in blocks(p):
+            value = call(q)
+            yield start, q, value, judge(value, start, q)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        behind = None
+        for start, q in blocks(p):
+            value = call(q)
+            if behind is not None:
+                yield *behind[:3], behind[3].result()
+            behind = (start, q, value, pool.submit(judge, value, start, q))
+        if behind is not None:
+            yield *behind[:3], behind[3].result()
 
 
 def known_lse(p: problems.Problem, start: int, q: problems.Problem):

@@ -23,11 +23,14 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     if impl.softmax is None:
         return missing("softmax", p, "softmax")
     cmp, problems_found, failing = Comparison(), [], None
-    for start, q in inblocks.blocks(p):
-        y = impl.softmax(q.x)
+
+    def judge(y, start, q):
         found = _softmax_block(y, q, cfg, cmp, start, inblocks.known_lse(p, start, q))
+        return found, cmp.passed
+
+    for _, q, y, (found, passed) in inblocks.judged(p, lambda q: impl.softmax(q.x), judge):
         problems_found += [f for f in found if f not in problems_found]
-        if failing is None and (found or not cmp.passed):
+        if failing is None and (found or not passed):
             failing = (y, q.x)
     return measured(
         "softmax",
@@ -118,16 +121,19 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     if impl.cross_entropy is None:
         return missing("cross_entropy", p, "cross_entropy")
     cmp, message, failing = Comparison(), "", None
-    for start, q in inblocks.blocks(p):
-        loss = xp.asarray(impl.cross_entropy(q.x, q.t))
+
+    def judge(loss, start, q):
         known = inblocks.known_lse(p, start, q)
         lse = known if known is not None and not xp.any(xp.isnan(known)) else None
-        rows, noise, atol = _loss_block(loss, q, cfg, cmp, start, lse)
+        return (*_loss_block(loss, q, cfg, cmp, start, lse), cmp.passed)
+
+    call = lambda q: xp.asarray(impl.cross_entropy(q.x, q.t))  # noqa: E731
+    for start, q, loss, (rows, noise, atol, passed) in inblocks.judged(p, call, judge):
         if not message and xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
             message = "negative loss for non-negative targets"
-        if failing is None and (message or not cmp.passed):
+        if failing is None and (message or not passed):
             failing = (loss, q)
-        if start == 0 and cmp.passed and not message:
+        if start == 0 and passed and not message:
             alone = consistency.loss_alone(impl, q, cfg, rows, noise)
             if alone is not None:  # right on the batch, wrong on the rows its derivatives are taken from
                 return alone
