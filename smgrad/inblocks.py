@@ -79,11 +79,11 @@ def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
     )
 
 
-def rows(p: problems.Problem, part: slice) -> problems.Problem:
-    """Rows ``part`` of ``p`` as a problem of its own (its upstream gradients left out
-    where they are drawn on demand)."""
+def rows(p: problems.Problem, part, draw: bool = False) -> problems.Problem:
+    """Rows ``part`` (a slice or indices) of ``p`` as a problem of its own; upstream
+    gradients drawn on demand are drawn for them with ``draw``, else left out."""
     some = {k: None if getattr(p, k) is None else getattr(p, k)[part] for k in ("labels", "ignored", "upstream")}
-    g = None if isinstance(p.g, problems.RowDraws) else p.g[part]
+    g = None if isinstance(p.g, problems.RowDraws) and not draw else p.g[part]
     return replace(p, x=p.x[part], t=p.t[part], g=g, **some)
 
 
@@ -97,10 +97,10 @@ def blocks(p: problems.Problem):
     entries, a block of :data:`BLOCK_ENTRIES` of its rows at a time (each a
     batch of its own, called and compared in turn: a forward of a whole (1024, 262144)
     batch, its copies and its float64 truth would take gigabytes)."""
-    if p.x.size <= config.DRAWN_IN_BLOCKS:
+    if whole(p):
         yield 0, p
         return
-    size = max(1, BLOCK_ENTRIES // p.dim)
+    size = _rows_per_block(p)
     for start in range(0, p.batch, size):
         yield start, rows(p, slice(start, start + size))
 
@@ -111,7 +111,7 @@ def judged(p: problems.Problem, call, judge):
     start, rows)`` (the truth and the comparison). A batch in blocks has a block judged on
     a second thread while the next is called: the two cost alike and numpy lets go of the
     interpreter in both. One block behind at most, so at most two blocks' values are held."""
-    if p.x.size <= config.DRAWN_IN_BLOCKS:
+    if whole(p):
         for start, q in blocks(p):
             value = call(q)
             yield start, q, value, judge(value, start, q)
@@ -130,15 +130,23 @@ def judged(p: problems.Problem, call, judge):
 def known_lse(p: problems.Problem, start: int, q: problems.Problem):
     """Where rows ``start...`` of a batch drawn in blocks keep their log-sum-exp (None for
     a batch taken whole)."""
-    if p.x.size <= config.DRAWN_IN_BLOCKS:
+    if whole(p):
         return None
     return p.truth.setdefault("lse", xp.full(p.batch, xp.nan))[start : start + q.batch]
 
 
 def called_in_blocks(p: problems.Problem) -> list[str]:
-    if p.x.size <= config.DRAWN_IN_BLOCKS:
-        return []
-    return [f"called on {max(1, BLOCK_ENTRIES // p.dim)} rows at a time"]
+    """What a check's message says of a batch walked in blocks."""
+    return [] if whole(p) else [f"called on {_rows_per_block(p)} rows at a time"]
+
+
+def whole(p: problems.Problem) -> bool:
+    """The problem is taken whole: at most :data:`smgrad.config.DRAWN_IN_BLOCKS` entries."""
+    return p.x.size <= config.DRAWN_IN_BLOCKS
+
+
+def _rows_per_block(p: problems.Problem) -> int:
+    return max(1, BLOCK_ENTRIES // p.dim)
 
 
 def from_row(start: int, index):

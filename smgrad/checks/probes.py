@@ -31,10 +31,9 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from smgrad import bounds, numdiff
+from smgrad import bounds, inblocks, numdiff
 from smgrad.backend import generator, xp
 from smgrad.config import SAMPLED_ROWS
-from smgrad.inblocks import drawn
 from smgrad.problems import Problem
 from smgrad.report import CheckResult
 
@@ -143,7 +142,7 @@ def plan(p: Problem, mode: str, seed: int, sample: bool = False) -> tuple[Proble
     mode) and what they probe in it; ``sample``: a full check over
     :data:`NUMERICAL_ENTRIES` differentiates sampled columns."""
     if mode == "full":
-        p, rows = drawn(p), tuple(range(p.batch))
+        p, rows = inblocks.drawn(p), tuple(range(p.batch))
         if sample and p.batch * p.dim**2 > NUMERICAL_ENTRIES:
             return p, Plan("full", p.batch, rows, _coordinates(p, seed), seed, sampled=True)
         return p, Plan("full", p.batch, rows, xp.arange(p.dim), seed)
@@ -160,12 +159,11 @@ def along_scales(scales: bounds.Scales, method: str) -> bounds.Scales:
 def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
     """The first and last rows and random ones between, :data:`MAX_ROWS` in all."""
     if p.batch <= MAX_ROWS:
-        return drawn(p), list(range(p.batch))
+        return inblocks.drawn(p), list(range(p.batch))
     rng = generator(seed, 19)
     middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
     rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
-    some = {k: None if getattr(p, k) is None else getattr(p, k)[rows] for k in ("labels", "ignored", "upstream")}
-    return dataclasses.replace(p, x=p.x[rows], t=p.t[rows], g=p.g[rows], **some), rows
+    return inblocks.rows(p, rows, draw=True), rows
 
 
 def _coordinates(p: Problem, seed: int) -> object:
