@@ -62,7 +62,7 @@ def cases(configs: list[Config], given, vector: Callable[[], Implementation | No
     why_not = takes_vectors(vector(), batch, batched[0]) if batched else None  # None: takes vectors
     for c in configs:
         typical = dataclasses.replace(c, scenarios=("typical",))
-        if fewer(c):  # what the extra cases are for shows in a few rows; 1024 x 262144 takes a minute
+        if fewer(c):  # what the extra cases are for shows in a few rows
             typical = dataclasses.replace(typical, batch=SAMPLED_ROWS)
         if c.targets == "index" and c.dim < IDS_DIM:
             out.append(Case(dataclasses.replace(typical, dim=IDS_DIM), "ids>=256"))
