@@ -149,6 +149,22 @@ class Comparison:
         self._worst.sort(key=lambda item: (-item[0], item[1].index))
         del self._worst[self.keep :]
 
+    def merge(self, other: Comparison) -> None:
+        """Take in ``other``, a comparison of later values made apart (a block of rows
+        judged on another thread): the same as having added its values here."""
+        self.count += other.count
+        if other.count:
+            self.rtol = other.rtol
+        self.max_abs_error = max(self.max_abs_error, other.max_abs_error)
+        self.max_rel_error = max(self.max_rel_error, other.max_rel_error)
+        self.max_atol = max(self.max_atol, other.max_atol)
+        self.max_ratio = max(self.max_ratio, other.max_ratio)
+        self.nonfinite_analytic += other.nonfinite_analytic
+        self.nonfinite_numerical += other.nonfinite_numerical
+        if other.resolves is not None:
+            self.resolves = other.resolves if self.resolves is None else min(self.resolves, other.resolves)
+        self._worst = sorted(self._worst + other._worst, key=lambda item: (-item[0], item[1].index))[: self.keep]
+
     def _power(self, allowed, size, unit) -> None:
         """Keep the smallest error, relative to the value it is in, that fails an entry:
         ``allowed / |value|`` (the value floored at ``unit`` where given). Entries whose

@@ -57,3 +57,22 @@ def test_tied_entries_are_listed_in_index_order_whatever_the_order_they_come_in(
         c = Comparison(keep=3)
         c.add(a[order], n[order], Tolerance(1e-4, 0.0), lambda p, order=order: (int(order[p]),))
         assert [e.index for e in c.worst] == [(1,), (3,), (5,)]
+
+
+def test_comparisons_made_apart_and_merged_in_order_are_the_comparison_made_at_once():
+    # Blocks of a large batch are judged on other threads, each into a comparison of its own.
+    rng = np.random.default_rng(3)
+    parts = []
+    for k in range(4):
+        a = rng.standard_normal(50)
+        n = a + rng.standard_normal(50) * 10.0 ** rng.integers(-12, -6, size=50)
+        n[k] = np.nan if k == 2 else n[k]
+        parts.append((a, n, Tolerance(np.full(50, 1e-9), 1e-10 * (k + 1)), lambda p, k=k: (k, int(p))))
+    together, merged = Comparison(), Comparison()
+    for a, n, tol, where in parts:
+        together.add(a, n, tol, where)
+        block = Comparison()
+        block.add(a, n, tol, where)
+        merged.merge(block)
+    assert not together.passed and together.nonfinite_numerical == 1
+    assert repr(vars(merged)) == repr(vars(together))  # repr: NaN fields compare equal
