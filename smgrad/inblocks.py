@@ -6,14 +6,20 @@ rows (:mod:`smgrad.checks.probes`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from smgrad import config, problems
-from smgrad.backend import xp
-from smgrad.precision import round_to, storage
+from smgrad.backend import generator, xp
+from smgrad.precision import is_low, round_to, storage
 
 BLOCK_ENTRIES = 2**22
+PIECE_ENTRIES = 2**18  # entries judged at a time (:func:`pieces`)
+JUDGES = 2  # threads judging blocks while the implementation is called on the next
 
 
 def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, target_sum, ignore_index, reduction):
@@ -26,12 +32,27 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
     held = storage(dtype)
     block = max(2, BLOCK_ENTRIES // dim // 2 * 2)  # even: the overflow scenario alternates signs by row
     x = xp.empty((rows, dim), held)
-    for start in range(0, rows, block):
-        stop = min(rows, start + block)
-        # Drawn in float32 where that is what is held (a float64 draw took 40 % of a check here).
-        x[start:stop] = round_to(
-            problems.LOGITS[scenario](rng, stop - start, dim, dtype, scale, stop == rows, held), dtype
+
+    def logits(start):
+        # Drawn in place, in the dtype held (a float64 draw took 40 % of a check here), each
+        # block from a stream of its own, on two threads: 3.5 s -> 1.2 s a scenario at 1024 x 262144.
+        part = x[start : start + block]
+        problems.logits(
+            scenario,
+            generator(seed, index, 43, start),
+            part.shape[0],
+            dim,
+            dtype,
+            scale,
+            start + block >= rows,
+            out=part,
         )
+        if is_low(dtype):  # float32 draws held, rounded to bfloat16 or float16
+            part[:] = round_to(part, dtype)
+
+    index = problems.SCENARIOS.index(scenario)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(logits, range(0, rows, block)))
     labels = rng.integers(0, dim, size=rows)
     if dim > problems.HIGH_ID:
         labels[0] = problems.HIGH_ID + labels[0] % (dim - problems.HIGH_ID)
@@ -44,11 +65,10 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
         labels[~ignored & (labels == ignore_index)] = (ignore_index + 1) % dim
         labels[ignored] = ignore_index
     upstream = round_to(0.5 * 4.0 ** rng.random(rows), dtype).astype(float) if reduction == "none" else None
-    t = xp.zeros((rows, dim), held)
     if targets != "soft" and smoothing == 0 and target_sum == 1 and upstream is None:  # one-hot, as it is
-        kept = xp.ones(rows, bool) if ignored is None else ~ignored
-        t[xp.arange(rows)[kept], labels[kept]] = 1
+        t = OneHot(xp.where(ignored, -1, labels) if ignored is not None else labels.copy(), x.shape, held)
         return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
+    t = xp.zeros((rows, dim), held)
     for start in range(0, rows, block):
         part = slice(start, min(rows, start + block))
         if targets == "soft":
@@ -66,6 +86,27 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
     return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
 
 
+@dataclass(frozen=True)
+class OneHot:
+    """One-hot targets of a problem drawn in blocks, made a block of rows at a time when
+    asked for (``t[rows]``): held whole they would be as large as the logits, and first
+    writing a one into each row of a fresh gigabyte zeroed all of it (this machine's huge
+    pages: 1.2 s a scenario at 1024 x 262144). ``classes``: each row's, -1 where the row is
+    ignored (its targets all 0)."""
+
+    classes: object
+    shape: tuple[int, int]
+    dtype: object
+
+    def __getitem__(self, rows):
+        rows = xp.arange(self.shape[0])[rows]
+        classes = self.classes[rows.ravel()]
+        t = xp.zeros((classes.size, self.shape[1]), self.dtype)
+        kept = classes >= 0
+        t[xp.arange(classes.size)[kept], classes[kept]] = 1
+        return t.reshape(*rows.shape, self.shape[1])
+
+
 def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream) -> problems.Problem:
     return problems.Problem(
         scenario=scenario,
@@ -79,17 +120,53 @@ def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
     )
 
 
+def ahead(draw, scenarios):
+    """``draw(scenario)`` for each scenario in turn. Where the first is a batch drawn in
+    blocks with one-hot targets, the next is drawn on another thread while this one is
+    checked: its derivatives, on the sampled rows, keep one core of two busy for most of
+    a scenario. Two problems' logits are then held at once, no more than the logits and
+    dense targets of one (what ``Config`` bounds)."""
+    scenarios = list(scenarios)
+    if not scenarios:
+        return
+    p = draw(scenarios[0])
+    if whole(p) or not isinstance(p.t, OneHot):
+        yield p
+        del p
+        for scenario in scenarios[1:]:
+            yield draw(scenario)
+        return
+    with ThreadPoolExecutor(1, initializer=_behind) as pool:
+        for following in [*scenarios[1:], None]:
+            drawing = None if following is None else pool.submit(draw, following)
+            yield p
+            p = None  # released before the one after is drawn
+            if drawing is not None:
+                p = drawing.result()
+
+
+def _behind() -> None:
+    """This thread (and those it starts) runs when a core is free: drawing the next
+    problem takes what the checks of this one leave, not their time (Linux: a thread's
+    own nice value; elsewhere nothing)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 def rows(p: problems.Problem, part, draw: bool = False) -> problems.Problem:
     """Rows ``part`` (a slice or indices) of ``p`` as a problem of its own; upstream
     gradients drawn on demand are drawn for them with ``draw``, else left out."""
     some = {k: None if getattr(p, k) is None else getattr(p, k)[part] for k in ("labels", "ignored", "upstream")}
-    g = None if isinstance(p.g, problems.RowDraws) and not draw else p.g[part]
+    g = None if p.g is None or (isinstance(p.g, problems.RowDraws) and not draw) else p.g[part]
     return replace(p, x=p.x[part], t=p.t[part], g=g, **some)
 
 
 def drawn(p: problems.Problem) -> problems.Problem:
-    """``p`` with its upstream gradients made, where they are drawn on demand."""
-    return replace(p, g=p.g[:]) if isinstance(p.g, problems.RowDraws) else p
+    """``p`` with its upstream gradients and targets made, where they are made on demand."""
+    made = {"g": p.g[:]} if isinstance(p.g, problems.RowDraws) else {}
+    if isinstance(p.t, OneHot):
+        made["t"] = p.t[:]
+    return replace(p, **made) if made else p
 
 
 def blocks(p: problems.Problem):
@@ -108,23 +185,40 @@ def blocks(p: problems.Problem):
 def judged(p: problems.Problem, call, judge):
     """``(start, rows, value, judgement)`` for each of :func:`blocks`: ``value = call(rows)``
     (the implementation: always on this thread, in order) and ``judgement = judge(value,
-    start, rows)`` (the truth and the comparison). A batch in blocks has a block judged on
-    a second thread while the next is called: the two cost alike and numpy lets go of the
-    interpreter in both. One block behind at most, so at most two blocks' values are held."""
+    start, rows)`` (the truth and the comparison, into a comparison of the block's own:
+    the caller merges them in order). A batch in blocks has its blocks judged on
+    :data:`JUDGES` other threads while the next is called: judging (a float64 truth and a
+    comparison) costs several times the call, and numpy lets go of the interpreter in
+    both. At most ``JUDGES + 1`` blocks' values are held."""
     if whole(p):
         for start, q in blocks(p):
             value = call(q)
             yield start, q, value, judge(value, start, q)
         return
-    with ThreadPoolExecutor(1) as pool:
-        behind = None
+    with ThreadPoolExecutor(JUDGES) as pool:
+        pending = deque()
         for start, q in blocks(p):
             value = call(q)
-            if behind is not None:
-                yield *behind[:3], behind[3].result()
-            behind = (start, q, value, pool.submit(judge, value, start, q))
-        if behind is not None:
-            yield *behind[:3], behind[3].result()
+            pending.append((start, q, value, pool.submit(judge, value, start, q)))
+            if len(pending) > JUDGES:
+                start_, q_, value_, judgement = pending.popleft()
+                yield start_, q_, value_, judgement.result()
+        while pending:
+            start_, q_, value_, judgement = pending.popleft()
+            yield start_, q_, value_, judgement.result()
+
+
+def pieces(p: problems.Problem):
+    """``(offset, rows)``: ``p`` a few rows at a time, :data:`PIECE_ENTRIES` entries or
+    one row, for judging: the float64 truth and its comparison make a dozen temporaries
+    the size of the rows, which out of cache cost twice as much (16 rows of 262144 judged
+    in 0.17 s, a row at a time in 0.08 s, ``benchmarks/llm_scale.py``'s machine)."""
+    size = max(1, PIECE_ENTRIES // p.dim)
+    if p.batch <= size:
+        yield 0, p
+        return
+    for start in range(0, p.batch, size):
+        yield start, rows(p, slice(start, start + size))
 
 
 def known_lse(p: problems.Problem, start: int, q: problems.Problem):

@@ -104,7 +104,7 @@ def make_problem(
         return inblocks.draw(
             rng, scenario, rows, dim, dtype, seed, scale, targets, label_smoothing, target_sum, ignore_index, reduction
         )
-    x = LOGITS[scenario](rng, rows, dim, dtype, scale)
+    x = logits(scenario, rng, rows, dim, dtype, scale)
     labels = rng.integers(0, dim, size=rows)
     if dim > HIGH_ID:  # a class id that a uint8 cannot hold, in the first row
         labels[0] = HIGH_ID + labels[0] % (dim - HIGH_ID)
@@ -167,30 +167,39 @@ def confident(x, labels, dim: int) -> None:
         x[b, labels[b]] = xp.max(x[b]) + CONFIDENT
 
 
-def _typical(rng, rows, dim, dtype, scale, last=True, drawn=float):
-    return scale * rng.standard_normal((rows, dim), dtype=drawn)
+def logits(scenario: str, rng, rows: int, dim: int, dtype, scale: float, last: bool = True, out=None):
+    """A scenario's ``(rows, dim)`` logits, standard normal draws made the scenario's in
+    place: into ``out`` where given (its dtype the draws'), else a new float64 array.
+    ``last``: these rows end the batch (drawn in blocks, only the last block's do)."""
+    x = rng.standard_normal((rows, dim)) if out is None else rng.standard_normal(dtype=out.dtype, out=out)
+    LOGITS[scenario](rng, x, dtype, scale, last)
+    return x
 
 
-def _peaked(rng, rows, dim, dtype, scale, last=True, drawn=float):
-    return peaked_spread(dtype) * rng.standard_normal((rows, dim), dtype=drawn)
+def _typical(rng, x, dtype, scale, last):
+    x *= scale
 
 
-def _overflow(rng, rows, dim, dtype, scale, last=True, drawn=float):
-    sign = xp.where(xp.arange(rows) % 2 == 0, 1.0, -1.0)[:, None]
-    return (sign * overflow_offset(dtype)).astype(drawn) + scale * rng.standard_normal((rows, dim), dtype=drawn)
+def _peaked(rng, x, dtype, scale, last):
+    x *= peaked_spread(dtype)
 
 
-def _ties(rng, rows, dim, dtype, scale, last=True, drawn=float):
+def _overflow(rng, x, dtype, scale, last):
+    x *= scale
+    x += (xp.where(xp.arange(x.shape[0]) % 2 == 0, 1.0, -1.0)[:, None] * overflow_offset(dtype)).astype(x.dtype)
+
+
+def _ties(rng, x, dtype, scale, last):
     # Logits on a coarse grid repeat; the maximum is copied so that it is tied too.
-    # ``last``: these rows end the batch (drawn in blocks, only the last block's do).
-    x = xp.round(scale * rng.standard_normal((rows, dim), dtype=drawn))
+    x *= scale
+    xp.round(x, out=x)
+    rows, dim = x.shape
     if dim > 1:
         top = xp.argmax(x, axis=-1)
         other = (top + 1 + rng.integers(0, dim - 1, size=rows)) % dim
         x[xp.arange(rows), other] = x[xp.arange(rows), top]
     if rows > 1 and last:
         x[-1] = x[-1, 0]
-    return x
 
 
 LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties": _ties}
@@ -199,5 +208,8 @@ LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties":
 def values_in(p: Problem, dtype, held) -> Problem:
     """``p`` with its values rounded to ``dtype`` and held in ``held``."""
     as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
+    from smgrad import inblocks  # its targets are made on demand
+
     g = replace(p.g, dtype=dtype, held=held) if isinstance(p.g, RowDraws) else as_(p.g)
-    return replace(p, x=as_(p.x), t=as_(p.t), g=g)
+    t = replace(p.t, dtype=held) if isinstance(p.t, inblocks.OneHot) else as_(p.t)  # 0 and 1: exact in any dtype
+    return replace(p, x=as_(p.x), t=t, g=g)

@@ -25,6 +25,7 @@ DIM, BATCH, BLOCK_ROWS = 300, 40, 6
 def streamed(monkeypatch):
     monkeypatch.setattr(config, "DRAWN_IN_BLOCKS", 2**12)
     monkeypatch.setattr(inblocks, "BLOCK_ENTRIES", BLOCK_ROWS * DIM + 100)
+    monkeypatch.setattr(inblocks, "PIECE_ENTRIES", 2 * DIM)  # judged two rows at a time
 
 
 def load(path, name=None):
@@ -40,14 +41,20 @@ def run(impl, **options):
 
 def test_a_problem_drawn_in_blocks_is_held_in_its_dtype(streamed):
     p = problems.make_problem("peaked", DIM, BATCH, "float32", 0)
-    assert p.x.dtype == p.t.dtype == np.float32 and p.x.shape == p.t.shape == (BATCH, DIM)
-    assert np.all(p.t.sum(-1) == 1) and np.all(p.t.max(-1) == 1)  # one-hot
-    labels = np.argmax(p.t, -1)
+    assert isinstance(p.t, inblocks.OneHot)  # one-hot targets: made a block at a time
+    t = p.t[:]
+    assert p.x.dtype == t.dtype == np.float32 and p.x.shape == t.shape == (BATCH, DIM)
+    assert np.all(t.sum(-1) == 1) and np.all(t.max(-1) == 1)  # one-hot
+    assert np.array_equal(p.t[7:13], t[7:13]) and np.array_equal(inblocks.rows(p, [9, 2]).t, t[[9, 2]])
+    labels = np.argmax(t, -1)
     assert np.all(p.x[::2][np.arange(0, BATCH, 2) // 2, labels[::2]] == p.x[::2].max(-1))  # confident rows
     assert isinstance(p.g, problems.RowDraws)
     g = p.g[:]
     assert g.shape == (BATCH, DIM) and g.dtype == np.float32
     assert np.array_equal(p.g[[7, 3]], g[[7, 3]])  # each row its own stream: the same whenever drawn
+    ignoring = problems.make_problem("typical", DIM, BATCH, "float32", 0, ignore_index=3)
+    zero = ignoring.t[:].sum(-1) == 0
+    assert zero.any() and np.array_equal(zero, ignoring.ignored)  # the ignored rows' targets are 0
     soft = problems.make_problem("typical", DIM, BATCH, "float32", 0, targets="soft", label_smoothing=0.1)
     assert np.allclose(soft.t.sum(-1), 1, atol=1e-5) and np.all(soft.t >= 0.1 / DIM * (1 - 1e-6))
 

@@ -26,7 +26,7 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 
-from smgrad import diagnose, problems
+from smgrad import diagnose, inblocks, problems
 from smgrad.checks import consistency, derivatives, effective, inferred, probes, softmax_pass, stored, values
 from smgrad.checks.outcome import guarded, merged, skipped
 from smgrad.config import Config
@@ -56,7 +56,8 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
     found = effective.measure(impl, config)
     judged = dataclasses.replace(config, dtype=found.judged)
     results: list[CheckResult] = []
-    for scenario in config.scenarios:
+
+    def problem(scenario: str) -> problems.Problem:
         p = problems.make_problem(
             scenario,
             config.dim,
@@ -72,9 +73,12 @@ def run(config: Config, impl: Implementation | None = None, on_scenario: Callabl
         )
         if found.judged != config.dtype:  # float32 numbers, given as float64
             p = problems.values_in(p, found.judged, p.x.dtype)
+        return p
+
+    for p in inblocks.ahead(problem, config.scenarios):
         with impl.storing(low), ref.storing(low):
             results += _scenario(impl, ref, p, judged, found)
-        del p  # before the next is drawn: at 1024 x 262144 a problem is 2 GiB
+        del p  # before the one after the next is drawn: at 1024 x 262144 a problem is 1 GiB
         if on_scenario is not None:
             on_scenario()
     ordered = sorted(results, key=lambda r: CHECKS.index(r.name))  # stable: scenarios stay in order

@@ -25,12 +25,17 @@ def softmax(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResu
     cmp, problems_found, failing = Comparison(), [], None
 
     def judge(y, start, q):
-        found = _softmax_block(y, q, cfg, cmp, start, inblocks.known_lse(p, start, q))
-        return found, cmp.passed
+        block, found, known = Comparison(), [], inblocks.known_lse(p, start, q)
+        for s, piece in inblocks.pieces(q):
+            lse = None if known is None else known[s : s + piece.batch]
+            here = _softmax_block(y[s : s + piece.batch], piece, cfg, block, start + s, lse)
+            found = found or here  # the first piece's finding: one row named per block
+        return found, block
 
-    for _, q, y, (found, passed) in inblocks.judged(p, lambda q: impl.softmax(q.x), judge):
+    for _, q, y, (found, block) in inblocks.judged(p, lambda q: impl.softmax(q.x), judge):
+        cmp.merge(block)
         problems_found += [f for f in found if f not in problems_found]
-        if failing is None and (found or not passed):
+        if failing is None and (found or not block.passed):
             failing = (y, q.x)
     return measured(
         "softmax",
@@ -125,10 +130,13 @@ def cross_entropy(impl: Implementation, p: problems.Problem, cfg: Config) -> Che
     def judge(loss, start, q):
         known = inblocks.known_lse(p, start, q)
         lse = known if known is not None and not xp.any(xp.isnan(known)) else None
-        return (*_loss_block(loss, q, cfg, cmp, start, lse), cmp.passed)
+        block = Comparison()
+        return (*_loss_block(loss, q, cfg, block, start, lse), block)
 
     call = lambda q: xp.asarray(impl.cross_entropy(q.x, q.t))  # noqa: E731
-    for start, q, loss, (rows, noise, atol, passed) in inblocks.judged(p, call, judge):
+    for start, q, loss, (rows, noise, atol, block) in inblocks.judged(p, call, judge):
+        cmp.merge(block)
+        passed = cmp.passed
         if not message and xp.all(xp.isfinite(loss)) and float(loss.min()) < -float(xp.max(atol)):
             message = "negative loss for non-negative targets"
         if failing is None and (message or not passed):
@@ -149,13 +157,11 @@ def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: 
     """Rows ``start...``'s loss compared into ``cmp`` (``lse``: their log-sum-exp, where
     the softmax's check left it); ``(row losses, their noise, atol)``."""
     reduction = "none" if p.vector else cfg.reduction
-    ignore = cfg.ignore_index is not None
-    x64, t64 = p.x.astype(float), p.t.astype(float)
-    rows = functions.cross_entropy_via_logsumexp(x64, t64, "none", lse=lse)
-    expected = functions.reduce(rows, t64, reduction, ignore)
-    noise = bounds.value_bound(loss_scales(p.x, p.t, rows), cfg.dtype, cfg.dim)[:, 0]
+    rows, noise, mass = _row_truths(p, cfg, lse)
+    # The rows' target mass stands in for their targets: what a mean counts is the rows carrying one.
+    expected = functions.reduce(rows, mass[:, None], reduction, cfg.ignore_index is not None)
     # The loss's yardstick: its size plus one nat per unit of target mass, per row.
-    unit = (xp.abs(rows) + xp.sum(xp.abs(t64), axis=-1)) * row_weight(p, cfg)
+    unit = (xp.abs(rows) + mass) * row_weight(p, cfg)
     if reduction != "none":
         noise_total, unit = xp.sum(noise), xp.sum(unit)
     else:
@@ -164,6 +170,20 @@ def _loss_block(loss, p: problems.Problem, cfg: Config, cmp: Comparison, start: 
     where = (lambda q: ()) if xp.ndim(expected) == 0 or p.vector else inblocks.from_row(start, lambda q: (int(q),))
     cmp.add(loss.reshape(xp.shape(expected)), expected, tolerance(atol, cfg, unit), where)
     return rows, noise, atol
+
+
+def _row_truths(p: problems.Problem, cfg: Config, lse=None):
+    """``(losses, noise, target mass)`` of each row in float64, a few rows at a time
+    (:func:`smgrad.inblocks.pieces`)."""
+    parts = []
+    for s, piece in inblocks.pieces(p):
+        x64, t64 = piece.x.astype(float), piece.t.astype(float)
+        rows = functions.cross_entropy_via_logsumexp(
+            x64, t64, "none", lse=None if lse is None else lse[s : s + piece.batch]
+        )
+        noise = bounds.value_bound(loss_scales(piece.x, piece.t, rows), cfg.dtype, cfg.dim)[:, 0]
+        parts.append((rows, noise, xp.sum(xp.abs(t64), axis=-1)))
+    return [xp.concatenate(part) for part in zip(*parts, strict=True)]
 
 
 def row_independence(impl: Implementation, p: problems.Problem, cfg: Config) -> CheckResult:
