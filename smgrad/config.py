@@ -28,7 +28,17 @@ MAX_ENTRIES = 2 * 10**9
 # B n above which a fast check's problem is drawn, called and compared in blocks of rows
 # (smgrad.inblocks); here so that validating a size needs no numpy.
 DRAWN_IN_BLOCKS = 2**26
-SAMPLED_ROWS = 8  # rows a fast check takes its derivatives on (smgrad.checks.probes.MAX_ROWS)
+SAMPLED_ROWS = 8  # rows a fast check takes its derivatives on, at most (smgrad.checks.probes)
+SAMPLED_ENTRIES = 2**20  # ... fewer where that many rows hold more entries, two at least
+
+
+def sampled_rows(dim: int) -> int:
+    """Rows a fast check takes its derivatives on (of a batch with more): every
+    evaluation of the implementation there is on all of them, in complex numbers, so at
+    an LLM's vocabulary 8 rows were most of a check's time (at 262,144 classes: 4 rows)."""
+    return max(2, min(SAMPLED_ROWS, SAMPLED_ENTRIES // max(1, dim)))
+
+
 ITEMSIZE = {"float64": 8, "float32": 4, "bfloat16": 4, "float16": 4}  # as held: low precisions in float32
 
 
@@ -93,9 +103,9 @@ class _Run:
             f"more than the {MAX_ENTRIES:.0e} that finish in minutes; use {opt('mode', 'fast')}, or {smaller}",
         )
         streamed = self.streamed
-        # Streamed, the derivatives are taken on at most SAMPLED_ROWS rows: what is worked on
-        # at once, in complex numbers and their temporaries, scales with those.
-        worked = 64 * self.dim * (min(rows, SAMPLED_ROWS) if streamed else rows)
+        # Streamed, the derivatives are taken on sampled rows: what is worked on at once, in
+        # complex numbers and their temporaries, scales with those.
+        worked = 64 * self.dim * (min(rows, sampled_rows(self.dim)) if streamed else rows)
         _require(
             worked <= self.max_memory,
             f"{opt('dim')} {self.dim} with {opt('batch')} {rows} needs about {worked / 2**30:.1f} GiB, "

@@ -19,7 +19,7 @@ cases, each in the typical scenario, unless the user chose that dimension (``bat
   chosen for a dtype).
 
 A run drawn in blocks of rows (an LLM's batch and vocabulary) takes its extra cases on
-:data:`smgrad.config.SAMPLED_ROWS` rows: what they are for shows there, and each case at
+:func:`smgrad.config.sampled_rows` rows: what they are for shows there, and each case at
 1024 x 262144 took half a minute.
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from smgrad import problems
 from smgrad.backend import quietly, xp
-from smgrad.config import FAST_ABOVE, SAMPLED_ROWS, Config
+from smgrad.config import FAST_ABOVE, Config, sampled_rows
 from smgrad.impl import Implementation
 from smgrad.precision import is_low
 
@@ -63,7 +63,7 @@ def cases(configs: list[Config], given, vector: Callable[[], Implementation | No
     for c in configs:
         typical = dataclasses.replace(c, scenarios=("typical",))
         if fewer(c):  # what the extra cases are for shows in a few rows
-            typical = dataclasses.replace(typical, batch=SAMPLED_ROWS)
+            typical = dataclasses.replace(typical, batch=sampled_rows(c.dim))
         if c.targets == "index" and c.dim < IDS_DIM:
             out.append(Case(dataclasses.replace(typical, dim=IDS_DIM), "ids>=256"))
             covered[f"class ids from 256 (dim {IDS_DIM})"] = True
@@ -90,15 +90,15 @@ def cases(configs: list[Config], given, vector: Callable[[], Implementation | No
     notes = []
     if covered:
         narrow = "--scenarios, --batch, --targets or --dtype narrows this"
-        where = f", {SAMPLED_ROWS} rows" if any(fewer(c) for c in configs) else ""
+        where = next((f", {sampled_rows(c.dim)} rows" for c in configs if fewer(c)), "")
         notes.append(f"also covered (typical scenario{where}): {', '.join(covered)}; {narrow}")
     notes += [f"not covered: {what}: {why}" for what, why in missed.items()]
     return out, notes
 
 
 def fewer(c: Config) -> bool:
-    """The run's extra cases take :data:`SAMPLED_ROWS` rows, not its batch."""
-    return c.streamed and c.batch is not None and c.batch > SAMPLED_ROWS
+    """The run's extra cases take :func:`smgrad.config.sampled_rows` rows, not its batch."""
+    return c.streamed and c.batch is not None and c.batch > sampled_rows(c.dim)
 
 
 def takes_vectors(vector: Implementation | None, batch: Implementation, c: Config) -> str | None:

@@ -95,8 +95,8 @@ def test_the_extra_cases_take_the_sampled_rows(streamed):
     assert run_config.streamed
     extra, notes = coverage.cases([run_config], set(), lambda: None, None)
     assert {case.covers for case in extra} >= {"float32", "soft", "smooth"}
-    assert all(case.config.batch == (1 if case.covers == "B=1" else config.SAMPLED_ROWS) for case in extra), extra
-    assert notes[0].startswith(f"also covered (typical scenario, {config.SAMPLED_ROWS} rows)"), notes
+    assert all(case.config.batch == (1 if case.covers == "B=1" else config.sampled_rows(DIM)) for case in extra), extra
+    assert notes[0].startswith(f"also covered (typical scenario, {config.sampled_rows(DIM)} rows)"), notes
 
 
 def test_a_wrong_target_entry_in_every_row_is_caught(streamed):
@@ -104,6 +104,16 @@ def test_a_wrong_target_entry_in_every_row_is_caught(streamed):
     failed = {r.name for r in report if r.status == "failed"}
     assert "cross_entropy_grad" in failed, failed
     assert {"softmax", "cross_entropy"}.isdisjoint(failed), failed  # the forwards are right
+
+
+def test_the_rows_sampled_shrink_with_the_vocabulary_to_two(streamed, monkeypatch):
+    assert [config.sampled_rows(n) for n in (300, 131072, 262144, 10**6)] == [8, 8, 4, 2]
+    monkeypatch.setattr(config, "SAMPLED_ENTRIES", 3 * DIM)  # as a vocabulary of 350,000 would
+    report = run(load(EXAMPLES / "buggy" / "one_entry.py", "TargetEntry"), scenarios="typical")
+    (grad,) = [r for r in report if r.name == "cross_entropy_grad" and r.method != "reference" and r.covers is None]
+    assert grad.status == "failed" and f"of {BATCH}" in grad.message, grad.message
+    rows = grad.message.split("rows ")[-1].split(" of")[0].split(", ")
+    assert len(rows) == 3 and rows[0] == "0" and rows[-1] == str(BATCH - 1), grad.message  # first, last, one between
 
 
 def test_a_diagonal_only_backward_is_caught(streamed):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from smgrad import bounds, problems
 from smgrad.backend import generator, quietly, xp
-from smgrad.config import SAMPLED_ROWS, Config
+from smgrad.config import Config, sampled_rows
 from smgrad.impl import Implementation
 from smgrad.precision import is_low, round_to
 
@@ -70,7 +70,7 @@ def measure(impl: Implementation, cfg: Config) -> Precision:
         return Precision(given, given, given)
     if impl.is_reference:
         return Precision(given, given, "float64")
-    rows = cfg.batch if cfg.batch is None else min(cfg.batch, SAMPLED_ROWS)  # a few rows tell
+    rows = cfg.batch if cfg.batch is None else min(cfg.batch, sampled_rows(cfg.dim))  # a few rows tell
     p = problems.make_problem(
         "typical", cfg.dim, rows, given, cfg.seed, cfg.scale, cfg.targets, ignore_index=cfg.ignore_index
     )

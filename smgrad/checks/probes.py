@@ -2,7 +2,7 @@
 
 * ``full``: every row, every coordinate column (chunked so that memory stays bounded).
 * ``fast``: for sizes where that is out of reach (a vocabulary of a million classes),
-  at most :data:`MAX_ROWS` rows (rows are independent: the row_independence check sees to
+  at most :func:`smgrad.config.sampled_rows` rows (rows are independent: the row_independence check sees to
   that), a sample of coordinate columns — every row's largest and smallest logit and
   target class, and random ones — and :data:`PROJECTIONS` random directions ``v``, along
   which ``J v`` costs one evaluation whatever ``n`` is. The directions are zero-mean
@@ -33,13 +33,12 @@ from dataclasses import dataclass
 
 from smgrad import bounds, inblocks, numdiff
 from smgrad.backend import generator, xp
-from smgrad.config import SAMPLED_ROWS
+from smgrad.config import sampled_rows
 from smgrad.problems import Problem
 from smgrad.report import CheckResult
 
 PROJECTIONS = 4
 NUMERICAL_ENTRIES = 2**17  # a full check differentiates every column up to this B n^2
-MAX_ROWS = SAMPLED_ROWS  # rows a fast check takes its derivatives on (config holds it: it sizes a run)
 # Sampled columns hold B * n entries each: as many as fit in this many entries, between
 # MIN_COORDINATES and MAX_COORDINATES, half of them the rows' special classes.
 COORDINATE_ENTRIES = 4 * 10**6
@@ -138,7 +137,7 @@ class Plan:
 
 
 def plan(p: Problem, mode: str, seed: int, sample: bool = False) -> tuple[Problem, Plan]:
-    """The problem the derivative checks see (at most :data:`MAX_ROWS` rows in fast
+    """The problem the derivative checks see (at most :func:`smgrad.config.sampled_rows` rows in fast
     mode) and what they probe in it; ``sample``: a full check over
     :data:`NUMERICAL_ENTRIES` differentiates sampled columns."""
     if mode == "full":
@@ -157,11 +156,12 @@ def along_scales(scales: bounds.Scales, method: str) -> bounds.Scales:
 
 
 def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
-    """The first and last rows and random ones between, :data:`MAX_ROWS` in all."""
-    if p.batch <= MAX_ROWS:
+    """The first and last rows and random ones between, :func:`smgrad.config.sampled_rows` in all."""
+    count = sampled_rows(p.dim)
+    if p.batch <= count:
         return inblocks.drawn(p), list(range(p.batch))
     rng = generator(seed, 19)
-    middle = rng.choice(xp.arange(1, p.batch - 1), size=MAX_ROWS - 2, replace=False)
+    middle = rng.choice(xp.arange(1, p.batch - 1), size=count - 2, replace=False)
     rows = sorted({0, p.batch - 1, *(int(b) for b in middle)})
     return inblocks.rows(p, rows, draw=True), rows
 
