@@ -24,8 +24,9 @@ from smgrad import config, inblocks
 
 # --streamed: a problem over this many entries takes the LLM-scale path (drawn, called and
 # compared in blocks of rows), so that it is exercised at sizes a grid can afford.
-STREAMED = {"DRAWN_IN_BLOCKS": 2**12, "BLOCK_ENTRIES": 2**11}
-SIZED = {"DRAWN_IN_BLOCKS": config}  # held by config: it sizes a run
+# Judged a few rows at a time, and derivatives on fewer rows than 8 where the rows are long.
+STREAMED = {"DRAWN_IN_BLOCKS": 2**12, "BLOCK_ENTRIES": 2**11, "PIECE_ENTRIES": 2**10, "SAMPLED_ENTRIES": 2**11}
+SIZED = {"DRAWN_IN_BLOCKS": config, "SAMPLED_ENTRIES": config}  # held by config: they size a run
 
 HERE = pathlib.Path(__file__).resolve().parent
 CORRECT = HERE.parent / "examples" / "correct"

@@ -90,6 +90,24 @@ def test_a_wrong_row_is_named_by_its_row_in_the_whole_batch(streamed, tmp_path):
     assert forward.status == "failed" and f"(row {row})" in forward.message, forward.message
 
 
+def test_a_batch_taken_whole_is_judged_a_few_rows_at_a_time_and_names_the_wrong_value(monkeypatch, tmp_path):
+    monkeypatch.setattr(inblocks, "PIECE_ENTRIES", 3 * DIM)  # pieces of 3 rows, the batch not in blocks
+    p = problems.make_problem("typical", DIM, BATCH, "float64", 0)
+    assert inblocks.whole(p) and len(list(inblocks.pieces(p))) == -(-BATCH // 3)
+    row = int(np.argmax(p.x[:, 0]))
+    (tmp_path / "one_value.py").write_text(
+        "import numpy as np\n"
+        "def softmax(x):\n"
+        "    e = np.exp(x - x.max(-1, keepdims=True))\n"
+        "    y = e / e.sum(-1, keepdims=True)\n"
+        f"    y[x[:, 0] >= {float(p.x[row, 0])!r}, 7] *= 1 + 1e-9\n"
+        "    return y\n"
+    )
+    report = smgrad.check(tmp_path / "one_value.py", dim=DIM, batch=BATCH, scenarios="typical")
+    (forward,) = [r for r in report if r.name == "softmax" and r.covers is None]
+    assert forward.status == "failed" and [e.index for e in forward.worst if e.deviation > e.allowed] == [(row, 7)], forward.worst
+
+
 def test_the_extra_cases_take_the_sampled_rows(streamed):
     run_config = Config(dim=DIM, batch=BATCH, dtype="float64", mode="fast")
     assert run_config.streamed
