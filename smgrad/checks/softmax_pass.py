@@ -142,9 +142,10 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         J = numerical(cols, D)
         if plan.every_column:  # one pass: the same block feeds both
             against_formulas(cols, J)
-    # Blocks of 2^16 entries (512 KB, within L2): measured faster at n = 3000 than 2^14 (Python
-    # calls, ~0.3 ms a block) and than 2^18 (out of L2).
-    wide = max(1, 2**16 // x.size)
+    # Blocks of 2^17 entries: a full check of one scenario at n = 3000 took 124 ms with 2^16,
+    # 107 ms with 2^17 and 2^18, 124 ms with 2^19, 170 ms with 2^15 (best of 9, 2026-12-03;
+    # an earlier measurement had found 2^16 best): each block costs a few dozen numpy calls.
+    wide = max(1, 2**17 // x.size)
     blocks = lambda: (xp.arange(start, min(n, start + wide)) for start in range(0, n, wide))  # noqa: E731
     for cols in blocks() if plan.sampled else ():
         against_formulas(cols)
