@@ -155,3 +155,12 @@ def test_cross_entropy_gradient_general_form_for_targets_not_summing_to_one():
     y = functions.softmax(x)
     np.testing.assert_allclose(analytic.cross_entropy_grad(x, t, "sum"), y * 0.7 - t, rtol=1e-15)
     assert not np.allclose(analytic.cross_entropy_grad(x, t, "sum"), y - t)
+
+
+def test_the_formulas_jacobian_by_rows_is_its_columns_bit_for_bit():
+    # The full check builds the formula's columns as rows (the layout it compares in).
+    y = functions.softmax(np.random.default_rng(4).standard_normal((3, 500)) * 4)
+    cols = np.array([0, 7, 250, 499])
+    by_columns = np.moveaxis(analytic.jacobian_block_of(y, slice(None), cols), -1, 0)
+    by_rows = np.swapaxes(analytic.jacobian_block_of(y, cols, slice(None)), 0, 1)
+    assert np.array_equal(by_columns, by_rows)
