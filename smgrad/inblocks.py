@@ -6,6 +6,9 @@ rows (:mod:`smgrad.checks.probes`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -133,13 +136,21 @@ def ahead(draw, scenarios):
         for scenario in scenarios[1:]:
             yield draw(scenario)
         return
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1, initializer=_behind) as pool:
         for following in [*scenarios[1:], None]:
             drawing = None if following is None else pool.submit(draw, following)
             yield p
             p = None  # released before the one after is drawn
             if drawing is not None:
                 p = drawing.result()
+
+
+def _behind() -> None:
+    """This thread (and those it starts) runs when a core is free: drawing the next
+    problem takes what the checks of this one leave, not their time (Linux: a thread's
+    own nice value; elsewhere nothing)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def rows(p: problems.Problem, part, draw: bool = False) -> problems.Problem:
