@@ -35,7 +35,8 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
 
     def logits(start):
         # Drawn in place, in the dtype held (a float64 draw took 40 % of a check here), each
-        # block from a stream of its own, on two threads: 3.5 s -> 1.2 s a scenario at 1024 x 262144.
+        # block from a stream of its own, on two threads: with the targets not held, a typical
+        # problem at 1024 x 262144 is drawn in 1.6 s, not 5.8 s.
         part = x[start : start + block]
         problems.logits(
             scenario,

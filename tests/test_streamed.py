@@ -59,6 +59,14 @@ def test_a_problem_drawn_in_blocks_is_held_in_its_dtype(streamed):
     assert np.allclose(soft.t.sum(-1), 1, atol=1e-5) and np.all(soft.t >= 0.1 / DIM * (1 - 1e-6))
 
 
+def test_the_next_problem_drawn_ahead_is_the_one_drawn_in_turn(streamed):
+    draw = lambda scenario: problems.make_problem(scenario, DIM, BATCH, "float32", 0)  # noqa: E731
+    scenarios = ["typical", "peaked", "ties"]
+    for p, scenario in zip(inblocks.ahead(draw, scenarios), scenarios, strict=True):
+        q = draw(scenario)
+        assert p.scenario == scenario and np.array_equal(p.x, q.x) and np.array_equal(p.t[:], q.t[:])
+
+
 def test_a_correct_implementation_passes_called_in_blocks(streamed):
     report = run(EXAMPLES / "correct" / "numpy_layer.py")
     assert report.passed, [(r.name, r.scenario, r.message) for r in report if r.status == "failed"]
@@ -105,7 +113,9 @@ def test_a_batch_taken_whole_is_judged_a_few_rows_at_a_time_and_names_the_wrong_
     )
     report = smgrad.check(tmp_path / "one_value.py", dim=DIM, batch=BATCH, scenarios="typical")
     (forward,) = [r for r in report if r.name == "softmax" and r.covers is None]
-    assert forward.status == "failed" and [e.index for e in forward.worst if e.deviation > e.allowed] == [(row, 7)], forward.worst
+    assert forward.status == "failed" and [e.index for e in forward.worst if e.deviation > e.allowed] == [(row, 7)], (
+        forward.worst
+    )
 
 
 def test_the_extra_cases_take_the_sampled_rows(streamed):
