@@ -27,6 +27,14 @@ def softmax_jacobian_block(x, rows, cols):
     return jacobian_block_of(softmax(x), rows, cols)
 
 
+def jacobian_columns(y, cols):
+    """``C[k, ..., i] = J[..., i, cols[k]]`` from the softmax's values ``y``: the columns
+    ``cols`` laid out as the checks compare them. Built as rows: ``J`` is symmetric, and
+    bit for bit too (``y_i * -y_j`` is ``y_j * -y_i``), and rows are written contiguously
+    where columns are strided (a full check at n = 3000 took a quarter longer with columns)."""
+    return xp.moveaxis(jacobian_block_of(y, cols, slice(None)), -2, 0)
+
+
 def jacobian_block_of(y, rows, cols):
     """:func:`softmax_jacobian_block` from the softmax's values ``y``."""
     n = y.shape[-1]
