@@ -225,10 +225,11 @@ def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, allow, v, jv, met
         cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
     row_scales = measure.softmax_scales(x, y)
     bound_row = bounds.bound(method, h, along_scales(row_scales, method), diff, n)[:, 0]
+    along = allow.along(v)  # (K, N, n), once: it was made again for each sampled row of J
     for i in plan.cols:
         e = xp.zeros_like(x)
         e[:, i] = 1
         row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
         where = lambda q, i=int(i): (i,) if p.vector else (q % p.batch, i)  # noqa: E731
-        row_tol = tolerance(bound_row[None] + allow.along(v)[:, :, i], cfg, row_scales.slope[None, :, 0])
+        row_tol = tolerance(bound_row[None] + along[:, :, i], cfg, row_scales.slope[None, :, 0])
         cmp.add(xp.einsum("bj,kbj->kb", row, v), jv[:, :, i], row_tol, where)
