@@ -82,14 +82,12 @@ class Comparison:
         a = xp.atleast_1d(xp.asarray(analytic))
         if a.size <= self.SLICE:
             return self._add(a, numerical, tol, index_of)
-        shape, size = a.shape, a.size
-        a, n = _flat(a, shape), _flat(numerical, shape)
-        atol = _flat(xp.asarray(tol.atol, dtype=float), shape)
-        unit = None if tol.unit is None else _flat(xp.asarray(tol.unit, dtype=float), shape)
-        for start in range(0, size, self.SLICE):
-            part = slice(start, start + self.SLICE)
-            sliced = Tolerance(atol[part], tol.rtol, None if unit is None else unit[part])
-            self._add(a[part], n[part], sliced, lambda q, s=start: index_of(q + s))
+        operands = [a, xp.asarray(numerical), xp.asarray(tol.atol, dtype=float)]
+        operands.append(None if tol.unit is None else xp.asarray(tol.unit, dtype=float))
+        views, parts = _sliced(operands, a.shape, self.SLICE)
+        for start, part in parts:
+            a_, n_, atol, unit = (None if v is None else v[part] for v in views)
+            self._add(a_, n_, Tolerance(atol, tol.rtol, unit), lambda q, s=start: index_of(q + s))
         return None
 
     def _add(self, a, numerical, tol: Tolerance, index_of: Callable[[int], tuple]) -> None:
@@ -198,13 +196,24 @@ class Comparison:
         return [entry for ratio, entry in self._worst if ratio > 1.0]
 
 
-def _flat(values, shape):
-    """``values`` broadcast to ``shape``, read flat in slices: a view where that is one,
-    else numpy's flat iterator, whose slices are copies of that slice alone (flattening a
-    broadcast allowance or a strided block copied it whole: four (4, 1, 10^6) arrays at once
-    made a fast check's peak at a million classes)."""
-    whole = xp.broadcast_to(xp.asarray(values), shape)
-    return whole.reshape(-1) if whole.flags.c_contiguous else whole.flat
+def _sliced(operands, shape, size: int):
+    """``(views, parts)``: the operands broadcast to ``shape`` and ``(flat start, index)``
+    of consecutive slices of at most ``size`` entries, in order. Along the last axis where
+    it is that long: views of every operand, a broadcast or strided one too (flattening them
+    copied them whole: four (4, 1, 10^6) float64 arrays at once at a million classes); else
+    of the flattened operands."""
+    views = [None if o is None else xp.broadcast_to(o, shape) for o in operands]
+    if len(shape) > 1 and shape[-1] >= size:
+        n = shape[-1]
+        parts = (
+            (row * n + start, (*lead, slice(start, start + size)))
+            for row, lead in enumerate(xp.ndindex(*shape[:-1]))
+            for start in range(0, n, size)
+        )
+        return views, parts
+    total = int(xp.prod(shape))
+    flat = [None if v is None else v.reshape(-1) for v in views]
+    return flat, ((start, slice(start, start + size)) for start in range(0, total, size))
 
 
 def _nan_to_inf(a):
