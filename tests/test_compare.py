@@ -76,3 +76,20 @@ def test_comparisons_made_apart_and_merged_in_order_are_the_comparison_made_at_o
         merged.merge(block)
     assert not together.passed and together.nonfinite_numerical == 1
     assert repr(vars(merged)) == repr(vars(together))  # repr: NaN fields compare equal
+
+
+def test_large_strided_and_broadcast_operands_compared_in_slices_as_at_once():
+    rng = np.random.default_rng(5)
+    a = np.moveaxis(rng.standard_normal((2, 2**18 + 5, 3)), -1, 0)  # strided, rows longer than a slice
+    n = a + rng.standard_normal(a.shape) * 1e-12
+    n[2, 1, 2**18 + 1] += 1e-6  # in the second slice of a row
+    tol = Tolerance(np.full((3, 2, 1), 1e-11), 1e-9, np.full((1, 2, 1), 0.5))  # broadcast
+    where = lambda q: tuple(int(i) for i in np.unravel_index(q, a.shape))  # noqa: E731
+    sliced, whole = Comparison(), Comparison()
+    whole.SLICE = a.size
+    sliced.add(a, n, tol, where)
+    whole.add(a, n, tol, where)
+    assert sliced.count == whole.count == a.size and not sliced.passed
+    assert [e.index for e in sliced.failing] == [e.index for e in whole.failing] == [(2, 1, 2**18 + 1)]
+    for stat in ("max_ratio", "max_abs_error", "max_rel_error", "max_atol", "resolves"):
+        assert getattr(sliced, stat) == getattr(whole, stat), stat
