@@ -199,9 +199,9 @@ class Comparison:
 def _sliced(operands, shape, size: int):
     """``(views, parts)``: the operands broadcast to ``shape`` and ``(flat start, index)``
     of consecutive slices of at most ``size`` entries, in order. Along the last axis where
-    it is that long: views of every operand, a broadcast or strided one too (flattening them
-    copied them whole: four (4, 1, 10^6) float64 arrays at once at a million classes); else
-    of the flattened operands."""
+    it is that long: views of every operand, a broadcast or strided one too (flattening one
+    copied it whole: 32 MB for a (4, 1, 10^6) allowance at a million classes); else of the
+    flattened operands."""
     views = [None if o is None else xp.broadcast_to(o, shape) for o in operands]
     if len(shape) > 1 and shape[-1] >= size:
         n = shape[-1]

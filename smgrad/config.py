@@ -35,7 +35,8 @@ SAMPLED_ENTRIES = 2**20  # ... fewer where that many rows hold more entries, two
 def sampled_rows(dim: int) -> int:
     """Rows a fast check takes its derivatives on (of a batch with more): every
     evaluation of the implementation there is on all of them, in complex numbers, so at
-    an LLM's vocabulary 8 rows were most of a check's time (at 262,144 classes: 4 rows)."""
+    an LLM's vocabulary 8 rows were more than half of a check's time (at 262,144 classes:
+    4 rows)."""
     return max(2, min(SAMPLED_ROWS, SAMPLED_ENTRIES // max(1, dim)))
 
 
