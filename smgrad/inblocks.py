@@ -11,7 +11,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from smgrad import config, problems
 from smgrad.backend import generator, xp
@@ -67,7 +67,7 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
         labels[ignored] = ignore_index
     upstream = round_to(0.5 * 4.0 ** rng.random(rows), dtype).astype(float) if reduction == "none" else None
     if targets != "soft" and smoothing == 0 and target_sum == 1 and upstream is None:  # one-hot, as it is
-        t = OneHot(xp.where(ignored, -1, labels) if ignored is not None else labels.copy(), x.shape, held)
+        t = problems.OneHot(xp.where(ignored, -1, labels) if ignored is not None else labels.copy(), x.shape, held)
         return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
     t = xp.zeros((rows, dim), held)
     for start in range(0, rows, block):
@@ -85,27 +85,6 @@ def draw(rng, scenario, rows, dim, dtype, seed, scale, targets, smoothing, targe
             tb *= upstream[part, None]
         t[part] = round_to(tb, dtype if targets != "index" else held)
     return _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream)
-
-
-@dataclass(frozen=True)
-class OneHot:
-    """One-hot targets of a problem drawn in blocks, made a block of rows at a time when
-    asked for (``t[rows]``): held whole they would be as large as the logits, and first
-    writing a one into each row of a fresh gigabyte zeroed all of it (this machine's huge
-    pages: 1.2 s a scenario at 1024 x 262144). ``classes``: each row's, -1 where the row is
-    ignored (its targets all 0)."""
-
-    classes: object
-    shape: tuple[int, int]
-    dtype: object
-
-    def __getitem__(self, rows):
-        rows = xp.arange(self.shape[0])[rows]
-        classes = self.classes[rows.ravel()]
-        t = xp.zeros((classes.size, self.shape[1]), self.dtype)
-        kept = classes >= 0
-        t[xp.arange(classes.size)[kept], classes[kept]] = 1
-        return t.reshape(*rows.shape, self.shape[1])
 
 
 def _held(scenario, x, t, labels, targets, seed, dtype, held, ignored, upstream) -> problems.Problem:
@@ -131,7 +110,7 @@ def ahead(draw, scenarios):
     if not scenarios:
         return
     p = draw(scenarios[0])
-    if whole(p) or not isinstance(p.t, OneHot):
+    if whole(p) or not isinstance(p.t, problems.OneHot):
         yield p
         del p
         for scenario in scenarios[1:]:
@@ -165,7 +144,7 @@ def rows(p: problems.Problem, part, draw: bool = False) -> problems.Problem:
 def drawn(p: problems.Problem) -> problems.Problem:
     """``p`` with its upstream gradients and targets made, where they are made on demand."""
     made = {"g": p.g[:]} if isinstance(p.g, problems.RowDraws) else {}
-    if isinstance(p.t, OneHot):
+    if isinstance(p.t, problems.OneHot):
         made["t"] = p.t[:]
     return replace(p, **made) if made else p
 

@@ -157,6 +157,28 @@ class RowDraws:
         return round_to(xp.asarray(drawn).reshape(*rows.shape, self.shape[1]), self.dtype).astype(self.held)
 
 
+@dataclass(frozen=True)
+class OneHot:
+    """One-hot targets of a problem drawn in blocks (:mod:`smgrad.inblocks`), made a block
+    of rows at a time when asked for (``t[rows]``), as :class:`RowDraws` makes upstream
+    gradients: held whole they would be as large as the logits, and first writing a one
+    into each row of a fresh gigabyte zeroed all of it (this machine's huge pages: 1.2 s a
+    scenario at 1024 x 262144). ``classes``: each row's, -1 where the row is ignored (its
+    targets all 0)."""
+
+    classes: object
+    shape: tuple[int, int]
+    dtype: object
+
+    def __getitem__(self, rows):
+        rows = xp.arange(self.shape[0])[rows]
+        classes = self.classes[rows.ravel()]
+        t = xp.zeros((classes.size, self.shape[1]), self.dtype)
+        kept = classes >= 0
+        t[xp.arange(classes.size)[kept], classes[kept]] = 1
+        return t.reshape(*rows.shape, self.shape[1])
+
+
 def confident(x, labels, dim: int) -> None:
     """Make even rows confident predictions of their target (in place): the target is
     the row's largest logit (in row 0, among ids from :data:`HIGH_ID` where there are
@@ -208,8 +230,6 @@ LOGITS = {"typical": _typical, "peaked": _peaked, "overflow": _overflow, "ties":
 def values_in(p: Problem, dtype, held) -> Problem:
     """``p`` with its values rounded to ``dtype`` and held in ``held``."""
     as_ = lambda a: round_to(a, dtype).astype(held)  # noqa: E731
-    from smgrad import inblocks  # its targets are made on demand
-
     g = replace(p.g, dtype=dtype, held=held) if isinstance(p.g, RowDraws) else as_(p.g)
-    t = replace(p.t, dtype=held) if isinstance(p.t, inblocks.OneHot) else as_(p.t)  # 0 and 1: exact in any dtype
+    t = replace(p.t, dtype=held) if isinstance(p.t, OneHot) else as_(p.t)  # 0 and 1: exact in any dtype
     return replace(p, x=as_(p.x), t=t, g=g)

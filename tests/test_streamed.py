@@ -41,7 +41,7 @@ def run(impl, **options):
 
 def test_a_problem_drawn_in_blocks_is_held_in_its_dtype(streamed):
     p = problems.make_problem("peaked", DIM, BATCH, "float32", 0)
-    assert isinstance(p.t, inblocks.OneHot)  # one-hot targets: made a block at a time
+    assert isinstance(p.t, problems.OneHot)  # one-hot targets: made a block at a time
     t = p.t[:]
     assert p.x.dtype == t.dtype == np.float32 and p.x.shape == t.shape == (BATCH, DIM)
     assert np.all(t.sum(-1) == 1) and np.all(t.max(-1) == 1)  # one-hot
