@@ -103,7 +103,8 @@ class Comparison:
             allowed = size * tol.rtol
             allowed += atol
             ratio = err / allowed
-            worst = float(xp.max(ratio))
+            at_worst = int(xp.argmax(ratio))  # the maximum and where it is, in one pass (NaN first, as max)
+            worst = float(ratio.reshape(-1)[at_worst])
             if self.power:
                 self._power(allowed, size, tol.unit)
             scale = xp.maximum(size, atol)
@@ -118,7 +119,8 @@ class Comparison:
                 ratio = _nan_to_inf(xp.where(err == 0, 0.0, ratio))
                 rel = _nan_to_inf(xp.where(err == 0, 0.0, rel))
                 err = _nan_to_inf(err)
-                worst, worst_rel = float(xp.max(ratio)), float(xp.max(rel))
+                at_worst = int(xp.argmax(ratio))
+                worst, worst_rel = float(ratio.reshape(-1)[at_worst]), float(xp.max(rel))
         self.count += a.size
         self.rtol = tol.rtol
         self.max_abs_error = max(self.max_abs_error, float(xp.max(err)))
@@ -131,7 +133,7 @@ class Comparison:
         flat = ratio.ravel()
         # Passing entries: only the worst one is ever shown, and argmax is far cheaper.
         k = min(self.keep, flat.size) if worst > 1 else 1
-        top = xp.argpartition(-flat, k - 1)[:k] if k > 1 else [int(xp.argmax(flat))]
+        top = xp.argpartition(-flat, k - 1)[:k] if k > 1 else [at_worst]
         for p in top:
             p = int(p)
             at = xp.unravel_index(p, a.shape)  # not a.reshape(-1)[p]: that copies a strided a
