@@ -62,3 +62,19 @@ def test_an_explicit_method_differentiates_every_column():
     report = smgrad.check(one_entry.OneEntry(0.0), dim=DIM, batch=BATCH, scenarios="typical", method="complex")
     (numerical,) = [r for r in derivative_rows(report, "softmax_jacobian") if r.method == "complex"]
     assert "sampled" not in numerical.message and numerical.status == "passed"
+
+
+def test_where_every_entry_meets_the_formulas_the_columns_differentiated_are_a_cross_check():
+    from smgrad import problems
+
+    p = problems.make_problem("typical", DIM, BATCH, "float64", 0)
+    _, plan = probes.plan(p, "full", 0, sample=True)
+    crossed = plan.against_formulas()
+    assert plan.cols.size == probes.MAX_COORDINATES and crossed.cols.size == probes.CROSS_CHECK
+    assert set(crossed.cols.tolist()) <= set(plan.cols.tolist())  # the first of the same sample
+    row0 = {int(p.x[0].argmax()), int(p.t[0].argmax()), int(p.x[0].argmin())}
+    assert row0 <= set(crossed.cols.tolist())  # the special classes first
+    # Every column, or fast mode's sample (no formula for every entry): as they are.
+    _, whole = probes.plan(p, "full", 0, sample=False)
+    _, fast = probes.plan(p, "fast", 0)
+    assert whole.against_formulas() is whole and fast.against_formulas() is fast

@@ -43,6 +43,10 @@ NUMERICAL_ENTRIES = 2**17  # a full check differentiates every column up to this
 # MIN_COORDINATES and MAX_COORDINATES, half of them the rows' special classes.
 COORDINATE_ENTRIES = 4 * 10**6
 MIN_COORDINATES, MAX_COORDINATES = 4, 24
+# Where every entry is also compared with the seed's formulas (a full check over
+# NUMERICAL_ENTRIES), a check's differentiated columns cross-check the implementation
+# against its own forward; the formulas resolve each entry: the first this many of the sample.
+CROSS_CHECK = 8
 NOTE = {
     "columns": "fast mode: sampled columns and random projections",
     "coordinates": "fast mode: sampled coordinates and random projections",
@@ -72,6 +76,7 @@ class Plan:
     cols: object
     seed: int
     sampled: bool = False  # full mode, columns sampled: every entry against the formulas only
+    cross: object = None  # the sample's first CROSS_CHECK columns, where it is sampled
 
     @property
     def every_column(self) -> bool:
@@ -87,6 +92,15 @@ class Plan:
         if self.sampled:
             return SAMPLED[kind if formulas else f"{kind}, no formula"]
         return NOTE["coordinates" if kind == "coordinates" else "columns"]
+
+    def against_formulas(self) -> Plan:
+        """This plan for a check that compares every entry with the seed's formulas too:
+        where columns are sampled, the first :data:`CROSS_CHECK` of them (the rows' special
+        classes first), a cross-check of the derivatives against the implementation's own
+        forward; the formulas resolve each entry (a single entry 1e-13 off), the
+        projections a whole Jacobian off by ``1 + 1e-13``. At 32 x 100 the 24 sampled
+        columns took 3.9 of a check's 12 ms."""
+        return dataclasses.replace(self, cols=self.cross) if self.sampled and self.cross is not None else self
 
     def everything(self, dim: int) -> Plan:
         """This plan differentiating every column (for a check with no formula to
@@ -143,7 +157,8 @@ def plan(p: Problem, mode: str, seed: int, sample: bool = False) -> tuple[Proble
     if mode == "full":
         p, rows = inblocks.drawn(p), tuple(range(p.batch))
         if sample and p.batch * p.dim**2 > NUMERICAL_ENTRIES:
-            return p, Plan("full", p.batch, rows, _coordinates(p, seed), seed, sampled=True)
+            cols, cross = _coordinates(p, seed), _coordinates(p, seed, CROSS_CHECK)
+            return p, Plan("full", p.batch, rows, cols, seed, sampled=True, cross=cross)
         return p, Plan("full", p.batch, rows, xp.arange(p.dim), seed)
     q, rows = _sample_rows(p, seed)
     return q, Plan("fast", p.batch, tuple(rows), _coordinates(q, seed), seed)
@@ -166,10 +181,11 @@ def _sample_rows(p: Problem, seed: int) -> tuple[Problem, list[int]]:
     return inblocks.rows(p, rows, draw=True), rows
 
 
-def _coordinates(p: Problem, seed: int) -> object:
+def _coordinates(p: Problem, seed: int, most: int = MAX_COORDINATES) -> object:
     """The rows' largest and smallest logits and target classes, then random ones, as
-    many as :data:`COORDINATE_ENTRIES` allows."""
-    count = int(min(MAX_COORDINATES, max(MIN_COORDINATES, COORDINATE_ENTRIES // (p.batch * p.dim))))
+    many as :data:`COORDINATE_ENTRIES` allows, ``most`` at most (fewer give the first
+    columns of a larger sample: the same special classes first, then the same random order)."""
+    count = int(min(most, max(MIN_COORDINATES, COORDINATE_ENTRIES // (p.batch * p.dim))))
     rng = generator(seed, 11)
     special = xp.stack([xp.argmax(p.x, -1), xp.argmax(p.t, -1), xp.argmin(p.x, -1)], axis=-1).ravel()
     chosen = list(dict.fromkeys(int(j) for j in special))[: max(1, count // 2)]

@@ -71,13 +71,15 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     allow = allowances.Jacobian(x, y, cfg.dtype, diff, method, h)
     real = method != "complex"
     chunk = measure.chunk(p, n, cfg)
+    versus_reference = versus_reference and plan.whole and not impl.is_reference
+    if versus_reference:  # every entry against the formulas: the columns differentiated cross-check
+        plan = plan.against_formulas()
     columns = plan.columns(forward, xd, method, h, chunk)  # D[k, b, i] = J[b, i, cols[k]]
     if not real and (not plan.every_column or x.size * n <= allowances.WHOLE_SHIFT_PROBE):
         columns = list(columns)  # small, or a sample: looked at whole for the shift first, then compared
         allow.measure_shift(x64, columns)
     elif not real:
         allow.shifts(forward, xd)
-    versus_reference = versus_reference and plan.whole and not impl.is_reference
     if want_jac:
         block = impl.softmax_jacobian_block
         if block is None:
