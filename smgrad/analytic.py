@@ -58,7 +58,11 @@ def softmax_vjp(x, g):
 def softmax_jvp(x, v):
     """``J v`` for directions ``v`` of shape ``(..., B, n)`` (any leading axes over ``x``):
     ``y (v - <y, v>)``; J is symmetric, so this is the VJP formula again."""
-    y = softmax(x)
+    return jvp_of(softmax(x), v)
+
+
+def jvp_of(y, v):
+    """:func:`softmax_jvp` from the softmax's values ``y``."""
     return y * (v - xp.sum(v * y, axis=-1, keepdims=True))
 
 

@@ -143,6 +143,9 @@ def jacobian_columns(f: RowFunction, x, method: str, h, chunk: int) -> Iterator[
         yield cols, directional(f, Coordinates(x, cols), method, h)
 
 
+PROBED_TOGETHER = 2**20  # entries of the probes' perturbed rows evaluated in one call
+
+
 def complex_step_fault(f: RowFunction, x, scales: bounds.Scales, probes=None) -> str | None:
     """Why the complex step cannot be trusted for ``f`` at ``x``, or None if it can.
 
@@ -158,14 +161,22 @@ def complex_step_fault(f: RowFunction, x, scales: bounds.Scales, probes=None) ->
         # a function that is not complex-safe is not so anywhere, and each probe costs a
         # whole evaluation of the batch.
         probes = {int(xp.argmax(x[0])), n // 2}
-    d = Coordinates(x, xp.asarray(sorted(probes)))
+    cols = sorted(probes)
+    step = len(cols) if x.size * len(cols) <= PROBED_TOGETHER else 1  # a million classes: 2 x 16 MB complex
+
+    def along(method, h):
+        parts = [
+            directional(f, Coordinates(x, xp.asarray(cols[i : i + step])), method, h) for i in range(0, len(cols), step)
+        ]
+        return xp.concatenate(parts)
+
     dtype = x.dtype
     h_complex = bounds.default_step("complex", scales, dtype, n)
     h_central = bounds.default_step("central", scales, dtype, n)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            dc = directional(f, d, "complex", h_complex)
+            dc = along("complex", h_complex)
     except ComplexStepUnsafe as e:
         return str(e)
     except Exception as e:  # whatever it raises on complex input, real steps may still work
@@ -173,7 +184,7 @@ def complex_step_fault(f: RowFunction, x, scales: bounds.Scales, probes=None) ->
         return f"raised {type(cause).__name__} for complex input: {cause}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        dr = directional(f, d, "central", h_central)
+        dr = along("central", h_central)
     if not xp.all(xp.isfinite(dc)):
         return "gave non-finite values for complex input"
     allowed = bounds.bound("complex", h_complex, scales, dtype, n) + bounds.bound(

@@ -1,6 +1,7 @@
 """Fast mode: sampled coordinates and random projections keep their power at large n,
 and rows are checked for independence."""
 
+import numpy as np
 import pytest
 from conftest import BUGGY, EXAMPLES
 
@@ -68,3 +69,18 @@ def test_row_independence_is_skipped_for_one_row():
     report = smgrad.check(dim=5, batch=1, dtype="float64", scenarios=("typical",))
     (rows,) = [r for r in report if r.name == "row_independence"]
     assert rows.status == "skipped"
+
+
+def test_directions_made_a_group_at_a_time_are_those_made_at_once():
+    from smgrad import problems
+    from smgrad.checks import probes
+
+    p = problems.make_problem("typical", 50, 3, "float64", 0)
+    _, plan = probes.plan(p, "fast", 0)
+    together = [v for _, v in plan.directions(p.x, 0, probes.PROJECTIONS)]
+    one_by_one = [v for _, v in plan.directions(p.x, 0, 1)]
+    assert len(together) == 1 and len(one_by_one) == probes.PROJECTIONS
+    assert np.array_equal(together[0], np.concatenate(one_by_one))  # bit for bit
+    assert [k for k, _ in plan.directions(p.x, 0, 3)] == [0, 3]
+    assert np.all(np.max(np.abs(together[0]), axis=-1) == 1)
+    assert not np.array_equal(together[0], next(iter(plan.directions(p.x, 1, 4)))[1])  # each check its own

@@ -28,7 +28,7 @@ class Entries:
     (:meth:`_exact`), each ``(K, N, m)``."""
 
     def __init__(self, x, dtype, diff_dtype, h):
-        self.dtype, self.diff_dtype, self.x = dtype, diff_dtype, x.astype(float)
+        self.dtype, self.diff_dtype, self.x = dtype, diff_dtype, x.astype(float, copy=False)
         self.K = multiplier(bounds.size_of(x), x.shape[-1])  # (N, 1)
         self.K_low = multiplier(bounds.size_of(x), x.shape[-1], dtype) if is_low(dtype) else None
         self.h = xp.asarray(h, dtype=float)

@@ -14,7 +14,7 @@ from smgrad.backend import xp
 from smgrad.checks import consistency, measure
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, raised
-from smgrad.checks.probes import Plan, along_scales
+from smgrad.checks.probes import Plan, along, along_scales
 from smgrad.compare import Comparison
 from smgrad.config import Config
 from smgrad.impl import Implementation
@@ -40,7 +40,7 @@ def _gradient_pass(
     impl, losses, p: Problem, cfg: Config, plan: Plan, basis: str, versus_reference
 ) -> list[CheckResult]:
     x, t, n, N = p.x, p.t, p.dim, p.batch
-    x64, t64 = x.astype(float), t.astype(float)
+    x64, t64 = x.astype(float, copy=False), t.astype(float, copy=False)
     if cfg.loss_reference == "none":  # no formula to compare every entry with: every one differentiated
         plan = plan.everything(n)
     formulas = versus_reference and plan.whole and not impl.is_reference
@@ -52,7 +52,7 @@ def _gradient_pass(
 
     scales = measure.loss_scales(x, t, functions.cross_entropy(x, t, "none"))
     diff = measure.precision(f, x, cfg)
-    xd = x.astype(diff)
+    xd = x.astype(diff, copy=False)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
     probed = plan.note("coordinates", formulas)
     note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), probed]))
@@ -71,12 +71,11 @@ def _gradient_pass(
     for cols, D in columns:
         tol = tolerance(weight * allow.columns(cols)[..., 0], cfg, None if real is None else unit)
         cmp.add(grad[:, cols].T, weight * D[..., 0], tol, coordinate_index(D.shape[:2], p.vector, cols))
-    v = plan.directions(xd, 1)
-    if v is not None:
-        projected = weight * plan.along(f, xd, v, method, h, measure.chunk(p, 1, cfg))[..., 0]  # (K, B)
-        row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
-        along = tolerance(bound(along_scales(scales, method)) + weight * allow.along(v), cfg, unit)
-        cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, along, row_of)
+    row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
+    for _, v in plan.directions(xd, 1, measure.chunk(p, 1, cfg)) or ():  # a group of directions at a time
+        projected = weight * along(f, xd, v, method, h)[..., 0]  # (G, B)
+        allowed = tolerance(bound(along_scales(scales, method)) + weight * allow.along(v), cfg, unit)
+        cmp.add(xp.einsum("bj,kbj->kb", grad, v), projected, allowed, row_of)
     step = float(xp.max(h))
     rows = [measured("cross_entropy_grad", p, cmp, method, step, note, precision=diff.name)]
     if formulas:
@@ -106,12 +105,12 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
     def f(X):
         return xp.asarray(impl.row_gradients(X, xp.tile(t, (X.shape[0] // N, 1))))
 
-    x64 = x.astype(float)
+    x64 = x.astype(float, copy=False)
     total = xp.sum(t.astype(float), axis=-1, keepdims=True)
     y = functions.softmax(x64)
     scales = measure.gradient_scales(x, y, t)
     diff = measure.precision(f, x, cfg)
-    xd = x.astype(diff)
+    xd = x.astype(diff, copy=False)
     method, fallback = measure.choose_method(f, xd, scales, cfg)
     probed = plan.note("hessian", not impl.is_reference)
     note = "; ".join(filter(None, [fallback, measure.precision_note(diff, cfg), probed]))
@@ -133,11 +132,10 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
         exact = analytic.jacobian_columns(y, cols) * total[None]
         tol = tolerance(weight * allow.columns(cols), cfg, None if real is None else unit)
         cmp.add(weight * exact, weight * D, tol, column_index(D.shape, p.vector, cols))
-    v = plan.directions(xd, 2)
-    if v is not None:
-        exact_hv = analytic.softmax_jvp(x64, v) * total[None]
-        along = weight * bounds.bound(method, h, along_scales(scales, method), diff, n)[None]
+    allowed = tolerance(weight * bounds.bound(method, h, along_scales(scales, method), diff, n)[None], cfg, unit)
+    for _, v in plan.directions(xd, 2, measure.chunk(p, n, cfg)) or ():  # a group of directions at a time
+        exact_hv = analytic.jvp_of(y, v) * total[None]
         where = index_of(exact_hv.shape, p.vector, lambda idx: (idx[1], idx[2]))
-        numerical = plan.along(f, xd, v, method, h, measure.chunk(p, n, cfg))
-        cmp.add(weight * exact_hv, weight * numerical, tolerance(along, cfg, unit), where)
+        numerical = along(f, xd, v, method, h)
+        cmp.add(weight * exact_hv, weight * numerical, allowed, where)
     return measured("cross_entropy_hessian", p, cmp, method, float(xp.max(h)), note, precision=diff.name)

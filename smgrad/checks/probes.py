@@ -119,22 +119,13 @@ class Plan:
             cols = self.cols[start : start + chunk]
             yield cols, numdiff.directional(f, numdiff.Coordinates(x, cols), method, h)
 
-    def directions(self, x, salt: int):
-        """:data:`PROJECTIONS` zero-mean normal directions per row, scaled to ``max |v| = 1``
-        (None where every column is differentiated)."""
+    def directions(self, x, salt: int, chunk: int) -> Projections | None:
+        """:data:`PROJECTIONS` zero-mean normal directions per row, scaled to ``max |v| = 1``,
+        ``chunk`` at a time (None where every column is differentiated)."""
         if self.every_column:
             return None
         rng = generator(self.seed, 13, salt)
-        v = rng.standard_normal((PROJECTIONS, *x.shape), dtype=xp.float32).astype(x.dtype)
-        v /= xp.max(xp.abs(v), axis=-1, keepdims=True)
-        return v
-
-    def along(self, f, x, v, method: str, h, chunk: int):
-        """``(K, N, m)``: the derivatives of ``f`` along each direction of ``v``."""
-        parts = []
-        for start in range(0, v.shape[0], chunk):
-            parts.append(numdiff.directional(f, numdiff.Directions(x, v[start : start + chunk]), method, h))
-        return xp.concatenate(parts, axis=0)
+        return Projections(rng.standard_normal((PROJECTIONS, *x.shape), dtype=xp.float32), x.dtype, chunk)
 
     def in_batch(self, results: list[CheckResult]) -> list[CheckResult]:
         """Results on the probed rows, with their indices those of the whole batch."""
@@ -148,6 +139,35 @@ class Plan:
                 message = "; ".join(filter(None, [message, f"rows {', '.join(map(str, rows))} of {self.batch}"]))
             out.append(dataclasses.replace(r, worst=worst, message=message))
         return out
+
+
+class Projections:
+    """A check's random directions ``v`` (K, N, n), made a group of ``chunk`` at a time
+    from the float32 draws held (a group's ``J v`` is one evaluation): at a million
+    classes the four directions, their products and allowances were each a (4, 1, 10^6)
+    float64 array at once. The directions are the same, bit for bit, taken in groups."""
+
+    def __init__(self, draws, dtype, chunk: int):
+        self.draws, self.dtype, self.chunk = draws, dtype, max(1, chunk)
+        self.count = draws.shape[0]
+        self._made: tuple[int, object] | None = None  # the last group: one group is made once
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        """``(k, v)``: the directions ``k, k + 1, ...`` of a group, ``(G, N, n)``."""
+        for start in range(0, self.count, self.chunk):
+            yield start, self.group(start)
+
+    def group(self, start: int):
+        if self._made is None or self._made[0] != start:
+            v = self.draws[start : start + self.chunk].astype(self.dtype)
+            v /= xp.max(xp.abs(v), axis=-1, keepdims=True)
+            self._made = (start, v)
+        return self._made[1]
+
+
+def along(f, x, v, method: str, h):
+    """``(G, N, m)``: the derivatives of ``f`` at rows ``x`` along a group of directions ``v``."""
+    return numdiff.directional(f, numdiff.Directions(x, v), method, h)
 
 
 def plan(p: Problem, mode: str, seed: int, sample: bool = False) -> tuple[Problem, Plan]:

@@ -16,7 +16,7 @@ from smgrad.checks import measure
 from smgrad.checks.identities import Identities
 from smgrad.checks.measure import column_index, coordinate_index, index_of, tolerance
 from smgrad.checks.outcome import diagnosed, measured, missing, raised, skipped
-from smgrad.checks.probes import Plan, along_scales
+from smgrad.checks.probes import Plan, along, along_scales
 from smgrad.compare import Comparison
 from smgrad.config import Config
 from smgrad.impl import Implementation
@@ -59,11 +59,11 @@ def softmax_derivatives(
 
 def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str, want_jac, want_vjp, versus_reference):
     x, g, n = p.x, p.g, p.dim
-    x64, g64 = x.astype(float), g.astype(float)
+    x64, g64 = x.astype(float, copy=False), g.astype(float, copy=False)  # read only: no copies at 10^6
     y = functions.softmax(x64)
     scales, phi = measure.softmax_scales(x, y), measure.contraction_scales(x, y, g)
     diff = measure.precision(forward, x, cfg)
-    xd = x.astype(diff)
+    xd = x.astype(diff, copy=False)
     method, fallback = measure.choose_method(forward, xd, scales, cfg)
     seen, rows_note, identities = None, "", None
     h = measure.step_for(method, scales, cfg, diff)
@@ -153,19 +153,12 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         against_formulas(cols)
     for cols in blocks() if implied and not jac_ref.passed else ():
         with_identities(cols, xp.asarray(block(x, slice(None), cols)))
-    v = plan.directions(xd, 0)
-    if v is not None:  # J v along random directions, each costing one evaluation
-        jv = plan.along(forward, xd, v, method, h, measure.chunk(p, n, cfg))
-        along_atol = bound(along_scales(scales, method))[None] + allow.along(v)
-        if want_jac:
-            user_j = impl.softmax_jacobian_block is None
-            exact = xp.einsum("bij,kbj->kbi", whole, v) if user_j else analytic.softmax_jvp(x, v)
-            where = index_of(jv.shape, p.vector, lambda idx: (idx[1], idx[2]))  # (b, i) of J v
-            for k in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
-                along_tol = tolerance(along_atol[k : k + 1], cfg, scales.slope[None])
-                jac_cmp.add(exact[k : k + 1], jv[k : k + 1], along_tol, lambda q, k=k: where(q + k * x.size))
-        if want_vjp:
-            _backward_along(impl, p, cfg, plan, allow, v, jv, method, h, diff, vjp_cmp)
+    projections = plan.directions(xd, 0, measure.chunk(p, n, cfg))
+    if projections is not None:  # J v along random directions, a group at a time, one evaluation each
+        held = whole if want_jac and impl.softmax_jacobian_block is None else None
+        rule = (method, h, diff)
+        jac, vjp_along = (jac_cmp if want_jac else None), (vjp_cmp if want_vjp else None)
+        _along(impl, forward, p, xd, cfg, plan, allow, projections, rule, jac, vjp_along, held)
     step, out = float(xp.max(h)), {}
     probed = plan.note("columns", versus_reference)
     note = "; ".join(filter(None, [basis, fallback, measure.precision_note(diff, cfg), probed]))
@@ -212,26 +205,52 @@ def backward_rows(impl, p: Problem, cfg: Config, plan: Plan):
     return seen, ""
 
 
-def _backward_along(impl, p: Problem, cfg: Config, plan: Plan, allow, v, jv, method: str, h, diff, cmp) -> None:
-    """``<J^T u, v> = <u, J v>`` for random ``u``, and for one-hot ``u`` at the sampled
-    coordinates (the rows of J that the backward sees), projected on the directions."""
-    x, n, K, y = p.x, p.dim, v.shape[0], allow.y
+def _along(impl, forward, p: Problem, xd, cfg: Config, plan: Plan, allow, projections, rule, jac, vjp, whole):
+    """``J v`` along the random directions, a group at a time (one evaluation each), into
+    ``jac``: against the user's ``J`` (``whole``, where it is held) or the seed's formula;
+    into ``vjp``: ``<J^T u, v> = <u, J v>`` for random ``u``, then the rows of ``J`` the
+    backward gives at the sampled coordinates (:func:`_rows_along`). None: not checked."""
+    (method, h, diff), x, n, y = rule, p.x, p.dim, allow.y
+    scales = measure.softmax_scales(x, y)
+    bound_v = bounds.bound(method, h, along_scales(scales, method), diff, n)[None]  # (1, N, 1)
+    # The formula's J v from softmax(x), as analytic.softmax_jvp (y itself where x is float64).
+    formula = None if jac is None or whole is not None else y if x.dtype == y.dtype else functions.softmax(x)
+    where = index_of((projections.count, *x.shape), p.vector, lambda idx: (idx[1], idx[2]))  # (b, i) of J v
     rng = generator(cfg.seed, 17)
     row_of = lambda q: () if p.vector else (q % p.batch,)  # noqa: E731
-    for k in range(K):
-        u = rng.standard_normal(x.shape).astype(x.dtype)
-        u_scales = measure.contraction_scales(x, y, u)
-        bound_u = bounds.bound(method, h, along_scales(u_scales, method), diff, n)[:, 0]
-        analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[k], axis=-1)
-        tol = tolerance(bound_u[None] + allow.backward_along(u, v[k : k + 1]), cfg, u_scales.slope[None, :, 0])
-        cmp.add(analytic_side[None], xp.sum(u * jv[k], -1)[None], tol, row_of)
-    row_scales = measure.softmax_scales(x, y)
-    bound_row = bounds.bound(method, h, along_scales(row_scales, method), diff, n)[:, 0]
-    along = allow.along(v)  # (K, N, n), once: it was made again for each sampled row of J
-    for i in plan.cols:
+    seen = []  # per group: J v and the user's rounding in it, at the sampled coordinates
+    for k, v in projections:
+        jv = along(forward, xd, v, method, h)  # (G, N, n)
+        allowed = allow.along(v)  # the user's rounding in J v
+        if jac is not None:
+            exact = xp.einsum("bij,kbj->kbi", whole, v) if whole is not None else analytic.jvp_of(formula, v)
+            for g in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
+                tol = tolerance(bound_v + allowed[g : g + 1], cfg, scales.slope[None])
+                jac.add(exact[g : g + 1], jv[g : g + 1], tol, lambda q, at=(k + g) * x.size: where(q + at))
+        if vjp is None:
+            continue
+        for g in range(v.shape[0]):
+            u = rng.standard_normal(x.shape).astype(x.dtype)
+            u_scales = measure.contraction_scales(x, y, u)
+            bound_u = bounds.bound(method, h, along_scales(u_scales, method), diff, n)[:, 0]
+            analytic_side = xp.sum(xp.asarray(impl.softmax_backward(x, u)) * v[g], axis=-1)
+            tol = tolerance(bound_u[None] + allow.backward_along(u, v[g : g + 1]), cfg, u_scales.slope[None, :, 0])
+            vjp.add(analytic_side[None], xp.sum(u * jv[g], -1)[None], tol, row_of)
+        seen.append((jv[:, :, plan.cols], allowed[:, :, plan.cols]))
+    if vjp is not None:
+        jv_at, allowed_at = (xp.concatenate(part) for part in zip(*seen, strict=True))
+        _rows_along(impl, p, cfg, plan, projections, jv_at, bound_v + allowed_at, scales, vjp)
+
+
+def _rows_along(impl, p: Problem, cfg: Config, plan: Plan, projections, jv_at, atol, scales, cmp) -> None:
+    """The rows of ``J`` at the sampled coordinates as the backward gives them (for one-hot
+    upstream gradients), projected on the directions, against ``J v`` there (``jv_at``,
+    ``(K, N, len(cols))``, allowed ``atol``)."""
+    x = p.x
+    for c, i in enumerate(plan.cols):
         e = xp.zeros_like(x)
         e[:, i] = 1
         row = xp.asarray(impl.softmax_backward(x, e))  # row i of J, as the backward sees it
+        projected = xp.concatenate([xp.einsum("bj,kbj->kb", row, v) for _, v in projections])  # (K, N)
         where = lambda q, i=int(i): (i,) if p.vector else (q % p.batch, i)  # noqa: E731
-        row_tol = tolerance(bound_row[None] + along[:, :, i], cfg, row_scales.slope[None, :, 0])
-        cmp.add(xp.einsum("bj,kbj->kb", row, v), jv[:, :, i], row_tol, where)
+        cmp.add(projected, jv_at[:, :, c], tolerance(atol[:, :, c], cfg, scales.slope[None, :, 0]), where)
