@@ -132,6 +132,28 @@ def test_complex_unsafe_functions_are_detected(f):
 
 
 @pytest.mark.parametrize("f", UNSAFE, ids=lambda f: f.__name__)
+def test_the_probes_evaluated_one_at_a_time_say_what_they_say_together(f, monkeypatch):
+    # At a million classes each probe column is its own evaluation (two complex copies of
+    # the rows at once were 32 MB): the verdict is the same.
+    x = np.random.default_rng(1).normal(0, 2, size=(3, 7))
+    scales = bounds.Scales.of(x, value=functions.softmax(x).max(axis=-1, keepdims=True), slope=1.0)
+    calls = []
+
+    def counted(g):
+        return lambda X: calls.append(X.shape[0]) or g(X)
+
+    together = (
+        numdiff.complex_step_fault(counted(f), x, scales),
+        numdiff.complex_step_fault(functions.softmax, x, scales),
+    )
+    monkeypatch.setattr(numdiff, "PROBED_TOGETHER", 0)
+    calls.clear()
+    alone = numdiff.complex_step_fault(counted(f), x, scales), numdiff.complex_step_fault(functions.softmax, x, scales)
+    assert together == alone and together[0] is not None and together[1] is None
+    assert set(calls) == {x.shape[0]}  # one probe column per call
+
+
+@pytest.mark.parametrize("f", UNSAFE, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_auto_falls_back_and_raises_no_false_alarm(f, dtype):
     impl = reference().__class__(
