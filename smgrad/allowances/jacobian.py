@@ -63,6 +63,17 @@ class Jacobian(Entries):
         exact = analytic.jacobian_columns(self.y if x is self.x else functions.softmax(x), cols)
         return exact if self.signed is None else exact * self.signed[None]
 
+    def reference_rows(self, rows):
+        """:meth:`columns` against the seed's formulas (:data:`REFERENCE`), for the rows
+        ``rows`` of ``J`` laid out as they are computed, ``(N, K, n)``: ``w_ij`` is symmetric,
+        so each entry's value is its column's, and the long axis is the fast one."""
+        w = self.y[:, rows, None] * self.y[:, None, :]
+        w[:, xp.arange(rows.size), rows] += self.y[:, rows]
+        if self.scale is not None:
+            w = w * self.scale[:, :, None]
+        stored = None if self.K_low is None else SAVED * w
+        return self._user(w, 1.0, self.K[:, :, None], stored, reference=True)
+
     def backward(self, g, cols, numerical=None):
         """Allowance ``(K, N)`` of ``(J^T g)[b, cols[k]]`` for cotangents ``g`` (N, n)
         (a real-step ``numerical`` row bound is that of the whole contraction)."""

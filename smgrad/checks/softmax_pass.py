@@ -140,6 +140,23 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
             if seen is not None:
                 vjp_ref_cmp.add(xp.moveaxis(seen[:, :, cols], -1, 0), R, ref_tol, where_j)
 
+    def rows_against_formulas(rows):
+        """Rows ``rows`` of ``J`` (contiguous), as the user's block gives them, against the
+        seed's formulas: where every column is not differentiated, every entry is compared
+        this way, a block of rows at a time (laid out as computed: with columns, reading
+        the user's block and the formula's across their long axis cost a third more)."""
+        R = analytic.jacobian_block_of(y, rows, slice(None))  # (B, K, n)
+        tol = tolerance(allow.reference_rows(rows), cfg)
+        where = index_of(R.shape, p.vector, lambda idx: (idx[0], int(rows[idx[1]]), idx[2]))
+        if want_jac:
+            jac_ref.add(xp.asarray(block(x, rows, slice(None))), R, tol, where)
+        if want_vjp:
+            ref_vjp_tol = tolerance(allow.backward(g, rows, allowances.REFERENCE), cfg)
+            at = coordinate_index((rows.size, x.shape[0]), p.vector, rows)
+            vjp_ref_cmp.add(vjp[:, rows].T, vjp_ref[:, rows].T, ref_vjp_tol, at)
+            if seen is not None:
+                vjp_ref_cmp.add(seen[:, rows, :], R, tol, where)
+
     for cols, D in columns:
         J = numerical(cols, D)
         if plan.every_column:  # one pass: the same block feeds both
@@ -150,7 +167,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
     wide = max(1, 2**17 // x.size)
     blocks = lambda: (xp.arange(start, min(n, start + wide)) for start in range(0, n, wide))  # noqa: E731
     for cols in blocks() if plan.sampled else ():
-        against_formulas(cols)
+        (rows_against_formulas if versus_reference else against_formulas)(cols)
     for cols in blocks() if implied and not jac_ref.passed else ():
         with_identities(cols, xp.asarray(block(x, slice(None), cols)))
     projections = plan.directions(xd, 0, measure.chunk(p, n, cfg))
@@ -224,9 +241,8 @@ def _along(impl, forward, p: Problem, xd, cfg: Config, plan: Plan, allow, projec
         allowed = allow.along(v)  # the user's rounding in J v
         if jac is not None:
             exact = xp.einsum("bij,kbj->kbi", whole, v) if whole is not None else analytic.jvp_of(formula, v)
-            for g in range(v.shape[0]):  # a direction at a time: temporaries stay one slice big
-                tol = tolerance(bound_v + allowed[g : g + 1], cfg, scales.slope[None])
-                jac.add(exact[g : g + 1], jv[g : g + 1], tol, lambda q, at=(k + g) * x.size: where(q + at))
+            tol = tolerance(bound_v + allowed, cfg, scales.slope[None])  # a large group is compared in slices
+            jac.add(exact, jv, tol, lambda q, at=k * x.size: where(q + at))
         if vjp is None:
             continue
         for g in range(v.shape[0]):
