@@ -132,8 +132,8 @@ def cross_entropy_hessian(impl: Implementation, p: Problem, cfg: Config, plan: P
         exact = analytic.jacobian_columns(y, cols) * total[None]
         tol = tolerance(weight * allow.columns(cols), cfg, None if real is None else unit)
         cmp.add(weight * exact, weight * D, tol, column_index(D.shape, p.vector, cols))
-    allowed = tolerance(weight * bounds.bound(method, h, along_scales(scales, method), diff, n)[None], cfg, unit)
     for _, v in plan.directions(xd, 2, measure.chunk(p, n, cfg)) or ():  # a group of directions at a time
+        allowed = tolerance(weight * bounds.bound(method, h, along_scales(scales, method), diff, n)[None], cfg, unit)
         exact_hv = analytic.jvp_of(y, v) * total[None]
         where = index_of(exact_hv.shape, p.vector, lambda idx: (idx[1], idx[2]))
         numerical = along(f, xd, v, method, h)

@@ -134,11 +134,18 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if J is not None:
             jac_ref.add(xp.moveaxis(J, -1, 0), R, ref_tol, where_j)
         if want_vjp:
-            ref_vjp_tol = tolerance(allow.backward(g, cols, allowances.REFERENCE), cfg)
-            where = coordinate_index((cols.size, x.shape[0]), p.vector, cols)
-            vjp_ref_cmp.add(vjp[:, cols].T, vjp_ref[:, cols].T, ref_vjp_tol, where)
-            if seen is not None:
-                vjp_ref_cmp.add(xp.moveaxis(seen[:, :, cols], -1, 0), R, ref_tol, where_j)
+            seen_part = None if seen is None else xp.moveaxis(seen[:, :, cols], -1, 0)
+            backward_against_formulas(cols, seen_part, R, ref_tol, where_j)
+
+    def backward_against_formulas(js, seen_part, R, tol, where):
+        """Entries ``js`` of ``J^T g`` against the seed's formula, and the part of ``J``
+        that the backward gave for one-hot upstream gradients (``seen_part``, laid out as
+        ``R``, the formula's, allowed ``tol``) where it was asked for."""
+        ref_vjp_tol = tolerance(allow.backward(g, js, allowances.REFERENCE), cfg)
+        at = coordinate_index((js.size, x.shape[0]), p.vector, js)
+        vjp_ref_cmp.add(vjp[:, js].T, vjp_ref[:, js].T, ref_vjp_tol, at)
+        if seen_part is not None:
+            vjp_ref_cmp.add(seen_part, R, tol, where)
 
     def rows_against_formulas(rows):
         """Rows ``rows`` of ``J`` (contiguous), as the user's block gives them, against the
@@ -151,11 +158,7 @@ def _softmax_pass(impl, forward, p: Problem, cfg: Config, plan: Plan, basis: str
         if want_jac:
             jac_ref.add(xp.asarray(block(x, rows, slice(None))), R, tol, where)
         if want_vjp:
-            ref_vjp_tol = tolerance(allow.backward(g, rows, allowances.REFERENCE), cfg)
-            at = coordinate_index((rows.size, x.shape[0]), p.vector, rows)
-            vjp_ref_cmp.add(vjp[:, rows].T, vjp_ref[:, rows].T, ref_vjp_tol, at)
-            if seen is not None:
-                vjp_ref_cmp.add(seen[:, rows, :], R, tol, where)
+            backward_against_formulas(rows, None if seen is None else seen[:, rows, :], R, tol, where)
 
     for cols, D in columns:
         J = numerical(cols, D)
