@@ -18,8 +18,9 @@ A full check where differentiating every column costs more than
 :data:`NUMERICAL_ENTRIES` Jacobian entries (``B n^2``; method ``auto``) compares every entry
 with the seed's formulas (method ``reference``, to ``eps`` of each entry: a single wrong
 entry of relative size 1e-13 fails there) and the identities, and differentiates the
-implementation's own forward on sampled columns and random projections, as fast mode does
-(the complex step's projections resolve a whole Jacobian off by ``1 + 1e-13``). Measured
+implementation's own forward on random projections, as fast mode does (the complex step's
+resolve a whole Jacobian off by ``1 + 1e-13``), and on the first :data:`CROSS_CHECK`
+sampled columns, a cross-check against its own forward (:meth:`Plan.against_formulas`). Measured
 here (AMD EPYC, AVX2; ``benchmarks/versus.py``): a float64 ``exp`` costs 10.6 ns, a complex
 one 22 ns, so real differences (two evaluations) cost what the complex step (one) does; it
 is the number of columns that is cut, not the arithmetic.
