@@ -3,8 +3,8 @@ test tab."""
 
 from __future__ import annotations
 
-from smgrad.options import command_line
 from smgrad.render.words import LABEL, SHOWN, number, run_label, verdict
+from smgrad.repeat import command_line
 from smgrad.report import Report
 
 

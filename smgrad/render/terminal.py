@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from smgrad.config import FAST_ABOVE
-from smgrad.options import command_line, shown_values
 from smgrad.render.words import LABEL, SHOWN, STYLE, number, resolves, result_label, run_label, verdict
+from smgrad.repeat import command_line, shown_values
 from smgrad.report import CheckResult, Report
 
 
